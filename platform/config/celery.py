@@ -1,0 +1,11 @@
+"""The node's Celery application: Redis broker, JSON only, tasks discovered from the apps."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("node")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

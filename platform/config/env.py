@@ -1,0 +1,98 @@
+"""Typed readers for environment variables that fail loudly, naming the variable at fault."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise ConfigurationError(f"{name} is required but not set")
+        return default
+    return value
+
+
+def env_optional(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database_from_url(name: str, url: str) -> dict[str, object]:
+    """Turn postgres://user:pass@host:port/db?host=/socket/dir into Django's DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ConfigurationError(f"{name} must be a postgres:// URL, got scheme {parts.scheme!r}")
+    db_name = parts.path.lstrip("/")
+    if not db_name:
+        raise ConfigurationError(f"{name} must name a database, e.g. postgres://host:5432/node_us")
+    host = parts.hostname or ""
+    for pair in parts.query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "host" and value:
+            host = value
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(f"{name} has an invalid port") from None
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": db_name,
+        "USER": parts.username or "postgres",
+        "PASSWORD": parts.password or "",
+        "HOST": host,
+        "PORT": str(port or ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+def check_redis_url(name: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss"}:
+        raise ConfigurationError(f"{name} must be a redis:// URL, got scheme {parts.scheme!r}")
+    if not parts.hostname:
+        raise ConfigurationError(f"{name} must name a host, e.g. redis://127.0.0.1:6379/0")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ConfigurationError(f"{name} has an invalid port") from None
+    return url

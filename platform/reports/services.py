@@ -1,0 +1,321 @@
+"""Writes for reports. Every write is one transaction: a version is made whole or not at all."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.selectors import clearance_of, may_publish
+from core.errors import flatten_errors
+from core.markings import Marking, build_marking
+from core.nodes import NODE_DIRECTORY
+from core.selectors import this_node
+
+from .details import countries_named, validate_details
+from .models import Entity, EntityRole, Report, ReportEntity, ReportVersion, Status
+
+
+@dataclass(frozen=True)
+class EntityInput:
+    kind: str
+    name: str
+    role: str
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything an author writes for one version, already type-checked by the API layer."""
+
+    title: str
+    summary: str
+    category: str
+    classification: str
+    rel_to: list[str]
+    orcon: bool
+    tlp: str
+    source_reliability: str
+    info_credibility: int
+    details: dict[str, Any]
+    event_start: date | None = None
+    event_end: date | None = None
+    entities: list[EntityInput] = field(default_factory=list)
+    change_note: str = ""
+
+
+class VersionConflict(Exception):
+    """The caller edited a version that is no longer the current one."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the report is at version {current}; reload and edit that version")
+        self.current = current
+
+
+def normalise_name(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", stripped.casefold())).strip()
+
+
+def _check_content(content: ReportContent, origin: str) -> tuple[Marking, dict[str, Any]]:
+    marking = build_marking(
+        classification=content.classification,
+        rel_to=content.rel_to,
+        orcon=content.orcon,
+        tlp=content.tlp,
+        origin=origin,
+    )
+    if content.event_start and content.event_end and content.event_end < content.event_start:
+        raise ValidationError({"event_end": ["event_end is before event_start"]})
+    try:
+        details = validate_details(content.category, content.details)
+    except Exception as exc:  # rest_framework ValidationError carries the field structure
+        detail = getattr(exc, "detail", None)
+        if detail is None:
+            raise
+        raise ValidationError(flatten_errors(detail)) from None
+    return marking, details
+
+
+def _require_clearance(user: User, marking: Marking) -> None:
+    clearance = clearance_of(user)
+    if clearance is None or clearance < marking.classification:
+        raise PermissionDenied("you may not write a report above your own clearance")
+
+
+def _derived_entities(details: dict[str, Any]) -> list[EntityInput]:
+    roles = {
+        "consignee": EntityRole.CONSIGNEE,
+        "declared_end_user": EntityRole.END_USER,
+        "suspected_end_user": EntityRole.END_USER,
+        "organisation": EntityRole.DEVELOPER,
+        "provider": EntityRole.PROVIDER,
+        "customer": EntityRole.CUSTOMER,
+    }
+    found: list[EntityInput] = []
+    for key, role in roles.items():
+        party = details.get(key)
+        if isinstance(party, dict) and party.get("name"):
+            found.append(
+                EntityInput("organisation", party["name"], role, party.get("country") or "")
+            )
+            if party.get("address"):
+                found.append(
+                    EntityInput(
+                        "address",
+                        party["address"],
+                        EntityRole.REGISTERED_ADDRESS,
+                        party.get("country") or "",
+                    )
+                )
+    for party in details.get("intermediaries") or []:
+        found.append(
+            EntityInput(
+                "organisation", party["name"], EntityRole.INTERMEDIARY, party.get("country") or ""
+            )
+        )
+    return found
+
+
+def _write_version(
+    report: Report,
+    version_number: int,
+    content: ReportContent,
+    marking: Marking,
+    details: dict[str, Any],
+    status: str,
+    author: User | None,
+) -> ReportVersion:
+    countries = countries_named(content.category, details)
+    rel_nodes = sorted(NODE_DIRECTORY.expand(marking.rel_to))
+    shared = {
+        "title": content.title,
+        "category": content.category,
+        "status": status,
+        "classification": int(marking.classification),
+        "rel_to": list(marking.rel_to),
+        "rel_nodes": rel_nodes,
+        "orcon": marking.orcon,
+        "tlp": marking.tlp,
+        "event_start": content.event_start,
+        "event_end": content.event_end,
+        "countries": countries,
+    }
+    version = ReportVersion.objects.create(
+        report=report,
+        version=version_number,
+        summary=content.summary,
+        source_reliability=content.source_reliability,
+        info_credibility=content.info_credibility,
+        details=details,
+        change_note=content.change_note,
+        author=author,
+        **shared,
+    )
+    for item in [*content.entities, *_derived_entities(details)]:
+        entity, _ = Entity.objects.get_or_create(
+            kind=item.kind,
+            normalized_name=normalise_name(item.name)[:300],
+            country=item.country,
+            defaults={"name": item.name[:300]},
+        )
+        ReportEntity.objects.get_or_create(version=version, entity=entity, role=item.role)
+    for key, value in shared.items():
+        setattr(report, key, value)
+    report.current_version = version_number
+    report.updated_at = timezone.now()
+    report.save()
+    return version
+
+
+def _check_publish_right(user: User, status: str) -> None:
+    if status != Status.DRAFT and not may_publish(user):
+        raise PermissionDenied("publishing needs the releaser role")
+
+
+@transaction.atomic
+def create_report(
+    *, author: User, content: ReportContent, status: str = Status.DRAFT
+) -> ReportVersion:
+    if status not in (Status.DRAFT, Status.PUBLISHED):
+        raise ValidationError({"status": ["a new report is a draft or published"]})
+    origin = this_node().code
+    marking, details = _check_content(content, origin)
+    _require_clearance(author, marking)
+    _check_publish_right(author, status)
+    report = Report(
+        id=uuid.uuid4(),
+        origin=origin,
+        current_version=1,
+        author=author,
+        updated_at=timezone.now(),
+    )
+    for key, value in {"title": content.title, "category": content.category}.items():
+        setattr(report, key, value)
+    version = _write_version(report, 1, content, marking, details, status, author)
+    _after_version(version)
+    return version
+
+
+def _lock_own_report(report_id: uuid.UUID, base_version: int) -> Report:
+    report = Report.objects.select_for_update().get(pk=report_id)
+    if report.origin != this_node().code:
+        raise PermissionDenied("reports received from partners are read-only here")
+    if report.status == Status.WITHDRAWN:
+        raise ValidationError({"status": ["a withdrawn report cannot change"]})
+    if report.current_version != base_version:
+        raise VersionConflict(report.current_version)
+    return report
+
+
+@transaction.atomic
+def revise_report(
+    *,
+    author: User,
+    report_id: uuid.UUID,
+    base_version: int,
+    content: ReportContent,
+    status: str | None = None,
+) -> ReportVersion:
+    """A new immutable version; `base_version` guards against overwriting someone else's edit."""
+    report = _lock_own_report(report_id, base_version)
+    new_status = status or report.status
+    if new_status == Status.WITHDRAWN:
+        raise ValidationError({"status": ["use withdraw to withdraw a report"]})
+    if report.status == Status.PUBLISHED and new_status == Status.DRAFT:
+        raise ValidationError({"status": ["a published report cannot return to draft"]})
+    marking, details = _check_content(content, report.origin)
+    _require_clearance(author, marking)
+    _require_clearance_for_existing(author, report)
+    _check_publish_right(author, new_status)
+    version = _write_version(
+        report, report.current_version + 1, content, marking, details, new_status, author
+    )
+    _after_version(version)
+    return version
+
+
+def _require_clearance_for_existing(user: User, report: Report) -> None:
+    clearance = clearance_of(user)
+    if clearance is None or clearance < report.classification:
+        raise PermissionDenied("you may not change a report above your clearance")
+
+
+@transaction.atomic
+def withdraw_report(
+    *, user: User, report_id: uuid.UUID, base_version: int, reason: str
+) -> ReportVersion:
+    """Withdrawal is a version of its own (a tombstone), so partners learn of it like any edit."""
+    if not reason.strip():
+        raise ValidationError({"reason": ["say why the report is withdrawn"]})
+    if len(reason) > 500:
+        raise ValidationError({"reason": ["at most 500 characters"]})
+    report = _lock_own_report(report_id, base_version)
+    _require_clearance_for_existing(user, report)
+    if report.status == Status.PUBLISHED and not may_publish(user):
+        raise PermissionDenied("withdrawing a published report needs the releaser role")
+    current = report.versions.get(version=report.current_version)
+    content = content_of(current)
+    content = ReportContent(**{**content.__dict__, "change_note": f"Withdrawn: {reason.strip()}"})
+    marking, details = _check_content(content, report.origin)
+    version = _write_version(
+        report, report.current_version + 1, content, marking, details, Status.WITHDRAWN, user
+    )
+    _after_version(version)
+    return version
+
+
+def content_of(version: ReportVersion) -> ReportContent:
+    from core.markings import Classification
+
+    return ReportContent(
+        title=version.title,
+        summary=version.summary,
+        category=version.category,
+        classification=Classification(version.classification).name,
+        rel_to=list(version.rel_to),
+        orcon=version.orcon,
+        tlp=version.tlp,
+        source_reliability=version.source_reliability,
+        info_credibility=version.info_credibility,
+        details=dict(version.details),
+        event_start=version.event_start,
+        event_end=version.event_end,
+        entities=[
+            EntityInput(link.entity.kind, link.entity.name, link.role, link.entity.country)
+            for link in version.links.select_related("entity")
+            if link.role not in _DERIVED_ROLES
+        ],
+        change_note=version.change_note,
+    )
+
+
+_DERIVED_ROLES = {
+    EntityRole.CONSIGNEE,
+    EntityRole.END_USER,
+    EntityRole.DEVELOPER,
+    EntityRole.PROVIDER,
+    EntityRole.CUSTOMER,
+    EntityRole.INTERMEDIARY,
+    EntityRole.REGISTERED_ADDRESS,
+}
+
+
+def _after_version(version: ReportVersion) -> None:
+    """Hooks that must run inside the version's transaction (federation outbox, scoring)."""
+    for hook in VERSION_HOOKS:
+        hook(version)
+
+
+# Apps register here in AppConfig.ready(); each hook runs inside the version's transaction.
+VERSION_HOOKS: list[Callable[[ReportVersion], None]] = []
