@@ -40,6 +40,13 @@ NODE_GROUPS = [g.lower() for g in env_list("NODE_GROUPS", list(_known.groups) if
 # The public base URL partners use to reach this node (also the @authority requests must name).
 NODE_PUBLIC_URL = env_str("NODE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Highest classification this node is accredited to hold; reports above it are refused.
+NODE_ACCREDITATION = env_str("NODE_ACCREDITATION", "SECRET").upper()
+if NODE_ACCREDITATION not in {"OFFICIAL", "RESTRICTED", "CONFIDENTIAL", "SECRET"}:
+    raise ConfigurationError(
+        "NODE_ACCREDITATION must be OFFICIAL, RESTRICTED, CONFIDENTIAL or SECRET"
+    )
+
 DATA_DIR = Path(env_str("NODE_DATA_DIR", str(ROOT_DIR / "var" / "nodes" / NODE_CODE)))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -107,6 +114,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "reports",
+    "federation",
 ]
 
 MIDDLEWARE = [
@@ -211,7 +219,30 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_TASK_ROUTES = {
+    "federation.tasks.*": {"queue": "federation"},
+    "cases.tasks.*": {"queue": "scoring"},
+}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Re-enqueue deliveries whose Celery message Redis lost (the outbox row is the truth).
+    "federation-sweep": {"task": "federation.tasks.sweep_outbox", "schedule": 10.0},
+    "federation-catch-up": {"task": "federation.tasks.catch_up_all", "schedule": 60.0},
+    "federation-refresh-manifests": {
+        "task": "federation.tasks.refresh_manifests",
+        "schedule": 3600.0,
+    },
+    "federation-reissue-manifest": {
+        "task": "federation.tasks.reissue_manifest",
+        "schedule": 86400.0,
+    },
+}
+
+# Delivery retries: exponential backoff with jitter per partner, then a dead letter.
+FEDERATION_BATCH_SIZE = env_int("FEDERATION_BATCH_SIZE", 100, minimum=1)
+FEDERATION_BACKOFF_BASE_S = env_int("FEDERATION_BACKOFF_BASE_S", 2, minimum=1)
+FEDERATION_BACKOFF_CAP_S = env_int("FEDERATION_BACKOFF_CAP_S", 600, minimum=1)
+FEDERATION_MAX_ATTEMPTS = env_int("FEDERATION_MAX_ATTEMPTS", 15, minimum=1)
+FEDERATION_HTTP_TIMEOUT_S = env_int("FEDERATION_HTTP_TIMEOUT_S", 15, minimum=1)
 
 LOGGING = {
     "version": 1,

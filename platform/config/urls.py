@@ -7,9 +7,11 @@ from core.views import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("federation.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/<str:version>/", include("reports.api.urls")),
     path("api/<str:version>/", include("accounts.api.urls")),
+    path("api/<str:version>/", include("federation.api.analyst_urls")),
 ]

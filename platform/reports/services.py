@@ -275,6 +275,34 @@ def withdraw_report(
     return version
 
 
+def record_received_version(
+    *,
+    report_id: uuid.UUID,
+    origin: str,
+    version_number: int,
+    content: ReportContent,
+    status: str,
+) -> ReportVersion:
+    """Store a version a partner released to this node. The caller verified its signature and
+    this node's entitlement; the content is checked here exactly as a local write is."""
+    marking, details = _check_content(content, origin)
+    report = Report.objects.select_for_update().filter(pk=report_id).first()
+    if report is None:
+        report = Report(
+            id=report_id,
+            origin=origin,
+            current_version=version_number,
+            updated_at=timezone.now(),
+            title=content.title,
+            category=content.category,
+        )
+    elif report.origin != origin:
+        raise PermissionDenied(f"report {report_id} belongs to {report.origin}, not {origin}")
+    version = _write_version(report, version_number, content, marking, details, status, None)
+    _after_version(version)
+    return version
+
+
 def content_of(version: ReportVersion) -> ReportContent:
     from core.markings import Classification
 

@@ -1,0 +1,178 @@
+"""The partner-facing API. Only requests signed (RFC 9421) by an active partner's current
+request key get in; there is no session or token authentication here. Every refusal is a 4xx
+with a machine code and a reason, and is recorded."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from federation.models import Partner, PartnerStatus
+from federation.noncestore import RedisNonceStore
+from federation.protocol.canonical import DEFAULT_LIMITS, canonical_bytes, strict_loads
+from federation.protocol.errors import ProtocolError
+from federation.protocol.httpsig import verify_request
+from federation.protocol.keys import PublicKey
+from federation.selectors import manifest_views
+from federation.services import catchup, inbox, keys, partners
+
+log = logging.getLogger(__name__)
+_nonces = RedisNonceStore()
+
+
+class Denied(Exception):
+    def __init__(self, status: int, code: str, reason: str, partner: str = "") -> None:
+        super().__init__(reason)
+        self.status, self.code, self.reason, self.partner = status, code, reason, partner
+
+
+def _refuse(request: HttpRequest, denied: Denied, *, leak: bool = False) -> JsonResponse:
+    inbox.record_refusal(
+        denied.partner,
+        denied.code,
+        denied.reason,
+        leak=leak,
+        remote_addr=str(request.META.get("REMOTE_ADDR", "")),
+        path=request.path,
+    )
+    return JsonResponse({"code": denied.code, "reason": denied.reason}, status=denied.status)
+
+
+def _resolve_request_key(node: str, kid: str) -> PublicKey:
+    partner = Partner.objects.filter(code=node).first()
+    if partner is None:
+        raise ProtocolError("unknown_partner", f"{node[:16]!r} is not a partner of this node")
+    if partner.status != PartnerStatus.ACTIVE:
+        raise ProtocolError("partner_suspended", f"partner {node} is suspended")
+    view = manifest_views().get(node)
+    if view is None:
+        raise ProtocolError("unknown_key", f"no key manifest on file for {node}")
+    return view.key_for(kid, "request", int(time.time()))
+
+
+def _body(request: HttpRequest) -> bytes:
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise Denied(413, "too_large", "request body over the size limit") from None
+
+
+def authenticate(request: HttpRequest, body: bytes) -> Partner:
+    url = f"{settings.NODE_PUBLIC_URL}{request.get_full_path()}"
+    headers = dict(request.headers.items())
+    try:
+        verified = verify_request(
+            request.method or "GET",
+            url,
+            headers,
+            body,
+            expected_authority=urlsplit(settings.NODE_PUBLIC_URL).netloc,
+            resolve_key=_resolve_request_key,
+            nonce_store=_nonces,
+            now=time.time(),
+        )
+    except ProtocolError as exc:
+        raise Denied(401, exc.code, exc.reason) from None
+    return Partner.objects.select_related("policy").get(code=verified.node)
+
+
+def _parse(body: bytes, partner: Partner) -> Any:
+    try:
+        return strict_loads(body, DEFAULT_LIMITS)
+    except ProtocolError as exc:
+        status = 413 if exc.code == "too_large" else 400
+        raise Denied(status, exc.code, exc.reason, partner.code) from None
+
+
+def _partner_view(
+    handler: Callable[[HttpRequest, Partner, bytes], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    def view(request: HttpRequest) -> HttpResponse:
+        try:
+            body = _body(request)
+            partner = authenticate(request, body)
+            return handler(request, partner, body)
+        except Denied as denied:
+            return _refuse(request, denied)
+        except inbox.Refused as refusal:
+            return _refuse(request, Denied(400, refusal.code, refusal.reason))
+
+    view.__name__ = handler.__name__
+    view.__doc__ = handler.__doc__
+    return view
+
+
+def _inbox(request: HttpRequest, partner: Partner, body: bytes) -> HttpResponse:
+    """POST /fed/v1/inbox: a batch of envelopes; one result per item."""
+    parsed = _parse(body, partner)
+    try:
+        answer = inbox.receive_batch(partner, parsed)
+    except inbox.Refused as refusal:
+        raise Denied(400, refusal.code, refusal.reason, partner.code) from None
+    return HttpResponse(canonical_bytes(answer), content_type="application/json")
+
+
+def _log(request: HttpRequest, partner: Partner, body: bytes) -> HttpResponse:
+    """GET /fed/v1/log?after=N&limit=M: our log for the caller, for catch-up."""
+    try:
+        after = int(request.GET.get("after", "0"))
+        limit = int(request.GET.get("limit", str(catchup.MAX_PULL)))
+    except ValueError:
+        raise Denied(400, "bad_query", "after and limit are integers", partner.code) from None
+    if after < 0 or limit < 1:
+        raise Denied(400, "bad_query", "after >= 0 and limit >= 1", partner.code)
+    answer = catchup.log_entries(partner, after, limit)
+    return HttpResponse(canonical_bytes(answer), content_type="application/json")
+
+
+def _notify(request: HttpRequest, partner: Partner, body: bytes) -> HttpResponse:
+    """POST /fed/v1/keys/notify: the caller published a new manifest (e.g. a revocation)."""
+    try:
+        manifest = partners.store_manifest(partner, _parse(body, partner))
+    except ProtocolError as exc:
+        raise Denied(400, exc.code, exc.reason, partner.code) from None
+    return JsonResponse({"node": manifest.node, "version": manifest.version})
+
+
+inbox_view = csrf_exempt(require_http_methods(["POST"])(_partner_view(_inbox)))
+log_view = csrf_exempt(require_GET(_partner_view(_log)))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def notify_view(request: HttpRequest) -> HttpResponse:
+    # A revocation may replace the very request key the notice is signed with, so the pushed
+    # manifest (self-authenticating through the pinned root) is stored before the signature
+    # on the request is checked against it.
+    try:
+        body = _body(request)
+        claimed = str(request.headers.get("Signature-Input", "")).partition('keyid="')[2]
+        node = claimed.partition("/")[0]
+        partner = Partner.objects.filter(code=node).first()
+        if partner is None:
+            raise Denied(401, "unknown_partner", "not a partner of this node")
+        try:
+            partners.store_manifest(partner, _parse(body, partner))
+        except ProtocolError as exc:
+            raise Denied(400, exc.code, exc.reason, partner.code) from None
+        return _partner_view(_notify)(request)
+    except Denied as denied:
+        return _refuse(request, denied)
+
+
+@require_GET
+def manifest_view(request: HttpRequest) -> HttpResponse:
+    """GET /.well-known/fed-keys: this node's signed key manifest (public)."""
+    latest = keys.latest_manifest()
+    if latest is None:
+        return JsonResponse({"code": "no_keys", "reason": "this node has no keys yet"}, status=503)
+    return HttpResponse(canonical_bytes(latest.body), content_type="application/json")

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class FederationConfig(AppConfig):
+    name = "federation"
+    verbose_name = "Federation and trust"
+
+    def ready(self) -> None:
+        from reports.services import VERSION_HOOKS
+
+        from .services.outbox import release_local_version
+
+        if release_local_version not in VERSION_HOOKS:
+            VERSION_HOOKS.append(release_local_version)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import Count
+
+from federation.models import Delivery, Partner, PartnerManifest, Refusal
+from reports.models import ReportVersion
+
+
+class Command(BaseCommand):
+    help = "Federation health as JSON: outbox states and refusals per partner, partner manifests."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reports",
+            default="",
+            help="comma-separated report ids: count the versions held of each",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        outbox: dict[str, dict[str, int]] = {}
+        for row in Delivery.objects.values("partner__code", "state").annotate(n=Count("id")):
+            outbox.setdefault(row["partner__code"], {})[row["state"]] = row["n"]
+        refusals: dict[str, dict[str, int]] = {}
+        for row in Refusal.objects.values("partner", "code").annotate(n=Count("id")):
+            refusals.setdefault(row["partner"], {})[row["code"]] = row["n"]
+        manifests = {
+            m.partner.code: {"version": m.version, "revoked": sorted(m.body.get("revoked", {}))}
+            for m in PartnerManifest.objects.select_related("partner")
+        }
+        partners = {
+            p.code: {
+                "status": p.status,
+                "received_seq": p.received_seq,
+                "suspected_leak": p.suspected_leak,
+                "failures": p.consecutive_failures,
+            }
+            for p in Partner.objects.all()
+        }
+        status: dict[str, Any] = {
+            "outbox": outbox,
+            "refusals": refusals,
+            "manifests": manifests,
+            "partners": partners,
+        }
+        ids = [i for i in options["reports"].split(",") if i]
+        if ids:
+            rows = (
+                ReportVersion.objects.filter(report_id__in=ids)
+                .values("report_id")
+                .annotate(n=Count("id"))
+            )
+            status["versions"] = {str(r["report_id"]): r["n"] for r in rows}
+        self.stdout.write(json.dumps(status))

@@ -1,0 +1,342 @@
+"""Release and delivery: sign each published version once, owe it to every entitled partner in
+the same transaction (the outbox), and deliver in batches with backoff and dead letters."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.markings import Classification
+from core.selectors import this_node
+from federation.models import (
+    Delivery,
+    DeliveryState,
+    Envelope,
+    KeyUse,
+    Partner,
+    PartnerStatus,
+)
+from federation.payloads import payload_of
+from federation.policy import Release, decide
+from federation.protocol.envelope import (
+    build_report_envelope,
+    build_tombstone,
+    countersign,
+    sign_origin,
+    signed_digest,
+)
+from federation.selectors import policy_for, release_of
+from reports.models import ReportVersion, Status
+
+from .keys import current_key
+
+log = logging.getLogger(__name__)
+
+DELIVERY_LOCK = 0x6665_6401  # advisory-lock namespace for "delivering to partner N"
+# Refusal codes worth retrying: the partner may not have our newest keys yet.
+RETRYABLE_REFUSALS = frozenset({"unknown_key", "not_yet_valid", "busy"})
+
+
+def release_local_version(version: ReportVersion) -> None:
+    """VERSION_HOOK: runs inside the transaction that wrote `version`."""
+    report = version.report
+    if report.origin != this_node().code or version.status == Status.DRAFT:
+        return
+    last = Envelope.objects.filter(report=report).order_by("-ver").first()
+    if version.status == Status.WITHDRAWN and last is None:
+        return  # never left this node: nothing to withdraw elsewhere
+    markings = {
+        "classification": Classification(version.classification).name,
+        "rel_to": sorted(version.rel_to),
+        "orcon": version.orcon,
+        "tlp": version.tlp,
+    }
+    now = int(time.time())
+    ver = (last.ver + 1) if last else 1
+    if version.status == Status.WITHDRAWN:
+        assert last is not None
+        unsigned = build_tombstone(
+            iss=report.origin,
+            report_id=str(report.pk),
+            ver=ver,
+            prev=last.digest,
+            iat=now,
+            markings=markings,
+            reason=version.change_note or "withdrawn",
+        )
+    else:
+        unsigned = build_report_envelope(
+            iss=report.origin,
+            iat=now,
+            markings=markings,
+            payload=payload_of(version),
+            report_id=str(report.pk),
+            ver=ver,
+            prev=last.digest if last else None,
+        )
+    signed = sign_origin(unsigned, current_key(KeyUse.REPORT))
+    envelope = Envelope.objects.create(
+        report=report,
+        ver=ver,
+        typ=signed["typ"],
+        origin=report.origin,
+        digest=signed_digest(signed),
+        body=signed,
+        iat=now,
+        origin_kid=next(iter(signed["signatures"][report.origin])),
+        local_version=version.version,
+    )
+    fan_out(envelope, release_of(report.origin, version.category, markings))
+
+
+def fan_out(envelope: Envelope, release: Release, *, exclude: Iterable[str] = ()) -> list[str]:
+    """Owe `envelope` to every active partner `decide` allows; returns the partner codes.
+
+    Partner rows are locked in code order so that concurrent releases never deadlock, and each
+    partner's log gets dense sequence numbers.
+    """
+    skip = {envelope.origin, this_node().code, *exclude}
+    relayed_by = this_node().code if envelope.origin != this_node().code else None
+    now = timezone.now()
+    owed: list[Delivery] = []
+    partners = (
+        Partner.objects.select_for_update(of=("self",))
+        .filter(status=PartnerStatus.ACTIVE)
+        .select_related("policy")
+        .order_by("code")
+    )
+    for partner in partners:
+        if partner.code in skip:
+            continue
+        if not decide(release, policy_for(partner), relayed_by=relayed_by).allowed:
+            continue
+        if Delivery.objects.filter(partner=partner, envelope=envelope).exists():
+            continue
+        owed.append(
+            Delivery(partner=partner, envelope=envelope, seq=partner.next_seq, next_attempt_at=now)
+        )
+        Partner.objects.filter(pk=partner.pk).update(next_seq=F("next_seq") + 1)
+        partner.next_seq += 1
+    Delivery.objects.bulk_create(owed)
+    codes = [d.partner.code for d in owed]
+    if codes:
+        from federation.tasks import deliver
+
+        transaction.on_commit(lambda: [deliver.delay(code) for code in codes])
+    return codes
+
+
+def _backoff_seconds(failures: int) -> float:
+    base = settings.FEDERATION_BACKOFF_BASE_S * (2 ** min(failures - 1, 20))
+    capped = min(float(settings.FEDERATION_BACKOFF_CAP_S), base)
+    return capped * random.uniform(0.5, 1.5)  # jitter, so partners coming back are not stampeded
+
+
+def _wire_body(delivery: Delivery) -> dict[str, Any]:
+    """The envelope as this node sends it: a relayed one gets our countersignature and a hop."""
+    body: dict[str, Any] = dict(delivery.envelope.body)
+    me = this_node().code
+    if delivery.envelope.origin != me:
+        body = countersign(body, me, current_key(KeyUse.REPORT))
+        hops = list(body.get("unsigned", {}).get("hops", []))
+        hops.append({"from": me, "to": delivery.partner.code, "at": int(time.time())})
+        body["unsigned"] = {"hops": hops}
+    return body
+
+
+class PartnerBusy(Exception):
+    """Another worker is delivering to this partner right now."""
+
+
+def deliver_batch(partner_code: str) -> int:
+    """Deliver one batch of due rows to a partner. Returns how many rows were settled;
+    raises PartnerBusy if another worker holds the partner.
+
+    The rows stay locked (SKIP LOCKED for other workers) during the HTTP call; if this worker
+    dies, the transaction rolls back, the rows stay pending and the task runs again. The receiver
+    treats the resent items as duplicates.
+    """
+    from federation.client import PartnerUnreachable, signed_request
+
+    now = timezone.now()
+    with transaction.atomic():
+        partner = Partner.objects.select_related("policy").get(code=partner_code)
+        if not _one_sender_at_a_time(partner):
+            raise PartnerBusy(partner_code)  # batches leave one at a time, in seq order
+        if partner.status != PartnerStatus.ACTIVE:
+            return 0
+        if partner.backoff_until and partner.backoff_until > now:
+            return 0
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(partner=partner, state=DeliveryState.PENDING, next_attempt_at__lte=now)
+            .select_related("envelope", "envelope__report", "partner")
+            .order_by("seq")[: settings.FEDERATION_BATCH_SIZE]
+        )
+        if not rows:
+            return 0
+        sendable = _recheck_policy(partner, rows)
+        if not sendable:
+            return len(rows)
+        seqs = [row.seq for row in sendable]
+        txn = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{partner.code}:{','.join(map(str, seqs))}"))
+        items = [{"seq": row.seq, "envelope": _wire_body(row)} for row in sendable]
+        try:
+            answer = signed_request(partner, "POST", "/fed/v1/inbox", {"txn": txn, "items": items})
+        except PartnerUnreachable as exc:
+            _record_failure(partner, sendable, str(exc))
+            return 0
+        if answer.status != 200 or not isinstance(answer.body, dict):
+            reason = _reason_of(answer.body) or f"HTTP {answer.status}"
+            _record_failure(partner, sendable, f"refused the batch: {reason}")
+            return 0
+        results = {r.get("seq"): r for r in answer.body.get("results", []) if isinstance(r, dict)}
+        settled = 0
+        for row in sendable:
+            result = results.get(row.seq)
+            outcome = result.get("result") if result else None
+            if outcome in ("accepted", "duplicate"):
+                row.state, row.delivered_at, row.last_error = DeliveryState.DELIVERED, now, ""
+                settled += 1
+            elif outcome == "refused" and result and result.get("code") not in RETRYABLE_REFUSALS:
+                row.state = DeliveryState.DEAD
+                row.last_error = f"refused: {result.get('code')}: {result.get('reason')}"[:500]
+                settled += 1
+            else:
+                row.attempts += 1
+                row.next_attempt_at = now + timedelta(seconds=_backoff_seconds(row.attempts))
+                row.last_error = f"not settled: {result}"[:500]
+                if row.attempts >= settings.FEDERATION_MAX_ATTEMPTS:
+                    row.state = DeliveryState.DEAD
+        Delivery.objects.bulk_update(
+            sendable, ["state", "delivered_at", "last_error", "attempts", "next_attempt_at"]
+        )
+        Partner.objects.filter(pk=partner.pk).update(
+            last_success_at=now, consecutive_failures=0, backoff_until=None, last_error=""
+        )
+        return settled
+
+
+def _one_sender_at_a_time(partner: Partner) -> bool:
+    """A transaction-scoped advisory lock per partner: batches leave in sequence order."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [DELIVERY_LOCK, partner.pk])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _reason_of(body: Any) -> str:
+    if isinstance(body, dict):
+        return f"{body.get('code', '')}: {body.get('reason', '')}".strip(": ")
+    return ""
+
+
+def _recheck_policy(partner: Partner, rows: list[Delivery]) -> list[Delivery]:
+    """Policy at send time wins: rows the partner is no longer entitled to are cancelled."""
+    policy = policy_for(partner)
+    me = this_node().code
+    sendable, cancelled = [], []
+    for row in rows:
+        body = row.envelope.body
+        category = body["payload"].get("category") if row.envelope.typ == "fed.report" else None
+        release = release_of(
+            row.envelope.origin, category or row.envelope.report.category, body["markings"]
+        )
+        relayed_by = me if row.envelope.origin != me else None
+        decision = decide(release, policy, relayed_by=relayed_by)
+        if decision.allowed:
+            sendable.append(row)
+        else:
+            row.state, row.last_error = DeliveryState.CANCELLED, decision.reason[:500]
+            cancelled.append(row)
+    if cancelled:
+        Delivery.objects.bulk_update(cancelled, ["state", "last_error"])
+    return sendable
+
+
+def _record_failure(partner: Partner, rows: list[Delivery], error: str) -> None:
+    failures = partner.consecutive_failures + 1
+    wait = _backoff_seconds(failures)
+    now = timezone.now()
+    Partner.objects.filter(pk=partner.pk).update(
+        consecutive_failures=failures,
+        backoff_until=now + timedelta(seconds=wait),
+        last_error=error[:500],
+    )
+    for row in rows:
+        row.attempts += 1
+        row.next_attempt_at = now + timedelta(seconds=wait)
+        row.last_error = error[:500]
+        if row.attempts >= settings.FEDERATION_MAX_ATTEMPTS:
+            row.state = DeliveryState.DEAD
+    Delivery.objects.bulk_update(rows, ["attempts", "next_attempt_at", "last_error", "state"])
+    log.warning("delivery to %s failed (%d in a row): %s", partner.code, failures, error[:200])
+
+
+def partners_with_due_rows() -> list[str]:
+    now = timezone.now()
+    return list(
+        Delivery.objects.filter(
+            state=DeliveryState.PENDING,
+            next_attempt_at__lte=now,
+            partner__status=PartnerStatus.ACTIVE,
+        )
+        .values_list("partner__code", flat=True)
+        .distinct()
+    )
+
+
+@transaction.atomic
+def replay_dead_letters(partner_code: str, ids: Iterable[int] | None = None) -> int:
+    """Admin action: put dead letters back in the queue (the policy is checked again on send)."""
+    rows = Delivery.objects.filter(partner__code=partner_code, state=DeliveryState.DEAD)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    count = rows.update(
+        state=DeliveryState.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        last_error="replayed by an administrator",
+    )
+    Partner.objects.filter(code=partner_code).update(backoff_until=None)
+    if count:
+        from federation.tasks import deliver
+
+        transaction.on_commit(lambda: deliver.delay(partner_code))
+    return count
+
+
+@transaction.atomic
+def reconcile_partner(partner: Partner) -> int:
+    """After a policy change: owe the partner what it is newly entitled to (each report's newest
+    release); pending rows it lost entitlement to are cancelled when the sender next looks."""
+    count = 0
+    newest = (
+        Envelope.objects.filter(report__status=Status.PUBLISHED)
+        .order_by("report_id", "-ver")
+        .distinct("report_id")
+    )
+    for envelope in newest.select_related("report"):
+        if Delivery.objects.filter(partner=partner, envelope=envelope).exists():
+            continue
+        if envelope.received_from == partner.code or envelope.origin == partner.code:
+            continue
+        release = release_of(envelope.origin, envelope.report.category, envelope.body["markings"])
+        relayed_by = this_node().code if envelope.origin != this_node().code else None
+        if decide(release, policy_for(partner), relayed_by=relayed_by).allowed:
+            count += len(fan_out(envelope, release, exclude=_others(partner)))
+    return count
+
+
+def _others(partner: Partner) -> list[str]:
+    return list(Partner.objects.exclude(pk=partner.pk).values_list("code", flat=True))

@@ -1,0 +1,149 @@
+"""Partners: introduce them (pinned root fingerprint), set their policy, keep their manifests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from core.markings import Classification
+from core.nodes import NODE_DIRECTORY, validate_node_code
+from federation.models import Partner, PartnerManifest, PartnerPolicy, PartnerStatus
+from federation.protocol.errors import ProtocolError
+from federation.protocol.keys import normalize_fingerprint
+from federation.protocol.manifest import Manifest, verify_manifest
+from federation.selectors import forget_cached_manifests
+from reports.models import Category
+
+TLP_COLOURS = ("clear", "green", "amber", "amber+strict", "red")
+
+
+def _previous(partner: Partner) -> Manifest | None:
+    row = PartnerManifest.objects.filter(partner=partner).first()
+    if row is None:
+        return None
+    now = min(int(time.time()), row.valid_until - 1)
+    return verify_manifest(dict(row.body), set(partner.root_fingerprints), None, now)
+
+
+@transaction.atomic
+def store_manifest(partner: Partner, raw: bytes | dict[str, Any]) -> Manifest:
+    """Verify a partner's manifest against its pinned roots and our cached copy (no rollback)."""
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    manifest = verify_manifest(
+        raw, set(partner.root_fingerprints), _previous(partner), int(time.time())
+    )
+    if manifest.node != partner.code:
+        raise ProtocolError("bad_manifest", f"manifest is for {manifest.node}, not {partner.code}")
+    PartnerManifest.objects.update_or_create(
+        partner=partner,
+        defaults={
+            "version": manifest.version,
+            "body": dict(manifest.body),
+            "valid_until": manifest.valid_until,
+        },
+    )
+    forget_cached_manifests()
+    return manifest
+
+
+def refresh_manifest(partner: Partner) -> Manifest:
+    from federation.client import fetch_manifest
+
+    return store_manifest(partner, fetch_manifest(partner.base_url))
+
+
+@transaction.atomic
+def introduce_partner(
+    *,
+    code: str,
+    base_url: str,
+    root_fingerprint: str,
+    name: str | None = None,
+    groups: Iterable[str] | None = None,
+    ceiling: Classification = Classification.CONFIDENTIAL,
+    categories: Iterable[str] = (),
+    tlp_allowed: Iterable[str] = (),
+    relay_origins: Iterable[str] = (),
+    fetch: bool = True,
+) -> Partner:
+    """Register a partner by its URL and the root-key fingerprint exchanged out of band."""
+    validate_node_code(code)
+    if not base_url.startswith(("http://", "https://")):
+        raise ValueError("base URL must start with http:// or https://")
+    known = NODE_DIRECTORY.get(code)
+    partner, _ = Partner.objects.update_or_create(
+        code=code,
+        defaults={
+            "name": name or (known.name if known else code.upper()),
+            "base_url": base_url.rstrip("/"),
+            "root_fingerprints": [normalize_fingerprint(root_fingerprint)],
+            "groups": sorted(groups)
+            if groups is not None
+            else (list(known.groups) if known else []),
+            "status": PartnerStatus.ACTIVE,
+        },
+    )
+    set_policy(
+        partner,
+        ceiling=ceiling,
+        categories=categories,
+        tlp_allowed=tlp_allowed,
+        relay_origins=relay_origins,
+        reconcile=False,
+    )
+    if fetch:
+        refresh_manifest(partner)
+    return partner
+
+
+@transaction.atomic
+def set_policy(
+    partner: Partner,
+    *,
+    ceiling: Classification,
+    categories: Iterable[str] = (),
+    tlp_allowed: Iterable[str] = (),
+    relay_origins: Iterable[str] = (),
+    reconcile: bool = True,
+) -> PartnerPolicy:
+    """Change what flows to a partner. Reports it becomes entitled to are queued for it; rows
+    it is no longer entitled to are cancelled when the sender next looks at them."""
+    cats = sorted(set(categories))
+    bad = [c for c in cats if c not in Category.values]
+    if bad:
+        raise ValueError(f"unknown categories: {', '.join(bad)}")
+    colours = sorted(set(tlp_allowed))
+    if any(c not in TLP_COLOURS for c in colours):
+        raise ValueError(f"TLP colours are {', '.join(TLP_COLOURS)}")
+    origins = sorted(set(relay_origins))
+    for origin in origins:
+        validate_node_code(origin)
+    policy, created = PartnerPolicy.objects.select_for_update().get_or_create(
+        partner=partner,
+        defaults={
+            "ceiling": int(ceiling),
+            "categories": cats,
+            "tlp_allowed": colours,
+            "relay_origins": origins,
+        },
+    )
+    if not created:
+        policy.ceiling, policy.categories = int(ceiling), cats
+        policy.tlp_allowed, policy.relay_origins = colours, origins
+        policy.version += 1
+        policy.save()
+    partner.policy = policy
+    if reconcile:
+        from .outbox import reconcile_partner
+
+        reconcile_partner(partner)
+    return policy
+
+
+def set_status(partner: Partner, status: str) -> None:
+    if status not in PartnerStatus.values:
+        raise ValueError(f"status is one of {', '.join(PartnerStatus.values)}")
+    Partner.objects.filter(pk=partner.pk).update(status=status)

@@ -1,0 +1,103 @@
+"""Celery tasks: thin, idempotent, taking codes and ids; the services do the work."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+
+from federation.models import Partner, PartnerStatus
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=None)
+def deliver(self: Task, partner_code: str) -> int:
+    """Deliver due rows to one partner, batch after batch, until none are due."""
+    from federation.services.outbox import PartnerBusy, deliver_batch
+
+    total = 0
+    for _ in range(100):  # bounded; the sweeper picks up whatever is left
+        try:
+            settled = deliver_batch(partner_code)
+        except PartnerBusy:
+            # Look again shortly: rows committed after the other worker's last query would
+            # otherwise wait for the sweeper.
+            if total == 0 and self.request.retries < 3:
+                raise self.retry(countdown=0.5) from None
+            break
+        total += settled
+        if settled == 0:
+            break
+    return total
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Beat: re-enqueue partners with due rows (a lost Celery message loses nothing)."""
+    from federation.services.outbox import partners_with_due_rows
+
+    codes = partners_with_due_rows()
+    for code in codes:
+        deliver.delay(code)
+    return len(codes)
+
+
+@shared_task
+def catch_up(partner_code: str) -> int:
+    from federation.services.catchup import pull_from
+
+    partner = Partner.objects.filter(code=partner_code, status=PartnerStatus.ACTIVE).first()
+    return pull_from(partner) if partner else 0
+
+
+@shared_task
+def catch_up_all() -> int:
+    codes = list(Partner.objects.filter(status=PartnerStatus.ACTIVE).values_list("code", flat=True))
+    for code in codes:
+        catch_up.delay(code)
+    return len(codes)
+
+
+@shared_task
+def refresh_manifests() -> int:
+    """Beat: refresh each partner's manifest well before it expires."""
+    from federation.client import PartnerUnreachable
+    from federation.protocol.errors import ProtocolError
+    from federation.services.partners import refresh_manifest
+
+    refreshed = 0
+    for partner in Partner.objects.filter(status=PartnerStatus.ACTIVE):
+        try:
+            refresh_manifest(partner)
+            refreshed += 1
+        except (PartnerUnreachable, ProtocolError) as exc:
+            log.warning("manifest of %s not refreshed: %s", partner.code, exc)
+    return refreshed
+
+
+@shared_task
+def reissue_manifest() -> int:
+    """Beat: sign a fresh manifest daily, well inside its 7-day validity."""
+    from federation.services.keys import publish_manifest
+
+    return publish_manifest().version
+
+
+@shared_task
+def push_manifest() -> int:
+    """Tell every partner at once that our manifest changed (revocations take effect now)."""
+    from federation.client import PartnerUnreachable, signed_request
+    from federation.services.keys import latest_manifest
+
+    manifest = latest_manifest()
+    if manifest is None:
+        return 0
+    told = 0
+    for partner in Partner.objects.filter(status=PartnerStatus.ACTIVE):
+        try:
+            answer = signed_request(partner, "POST", "/fed/v1/keys/notify", manifest.body)
+            told += answer.status == 200
+        except PartnerUnreachable as exc:
+            log.warning("could not push manifest to %s: %s", partner.code, exc)
+    return told
