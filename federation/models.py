@@ -77,6 +77,12 @@ class Partner(models.Model):
     received_seq = models.BigIntegerField(
         default=0, help_text="highest contiguous sequence number received from it"
     )
+    received_ahead = ArrayField(
+        models.BigIntegerField(),
+        default=list,
+        blank=True,
+        help_text="sequence numbers received past a hole, so filling it moves the mark past them",
+    )
     suspected_leak = models.BooleanField(default=False)
     last_success_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)

@@ -48,7 +48,10 @@ def own_receiving_policy(sender: Partner) -> Policy:
         recipient=this_node().code,
         active=sender.status == PartnerStatus.ACTIVE,
         ceiling=Classification[settings.NODE_ACCREDITATION],
-        categories=ALL_CATEGORIES,
+        # Empty = every category. Not the set of known ones: an unknown category is a schema
+        # error in the payload (bad_payload), not a refusal of entitlement (not_entitled,
+        # which flags the sender as a suspected leak).
+        categories=frozenset(),
         tlp_allowed=frozenset(),
         relay_origins=sender_policy.relay_origins,
     )

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 MAX_ITEMS = 200
 # Refusals that mean the sender broke the markings (or let someone tamper with them).
 BREACH_CODES = frozenset({"not_entitled", "bad_signature", "relay_not_countersigned"})
+MAX_RECORDED_VER = 2**31 - 1  # Refusal.ver is a PositiveIntegerField
+# Sequence numbers received beyond a hole in a partner's log are remembered
+# (Partner.received_ahead).
+# Bounded: anything forgotten is pulled again by catch-up and acknowledged as a duplicate.
+MAX_AHEAD = 10_000
 
 
 @dataclass(frozen=True)
@@ -71,10 +76,12 @@ def record_refusal(
 ) -> None:
     fields: dict[str, Any] = {}
     if isinstance(env, dict):
+        ver = env.get("ver")
         fields = {
             "origin": str(env.get("iss", ""))[:8],
             "report_id": str(env.get("id", ""))[:40],
-            "ver": env.get("ver") if isinstance(env.get("ver"), int) and env["ver"] > 0 else None,
+            # A hostile ver may be any JSON integer: keep only what the column can hold.
+            "ver": ver if type(ver) is int and 0 < ver <= MAX_RECORDED_VER else None,
         }
     Refusal.objects.create(
         partner=partner[:8],
@@ -147,14 +154,20 @@ def receive_items(
 
 
 def advance_cursor(sender: Partner, seen: set[int], *, pull_on_gap: bool = True) -> None:
-    """Move the contiguous high-water mark; a hole means a missed item: pull it (catch-up)."""
+    """Move the contiguous high-water mark; a hole means a missed item: pull it (catch-up).
+
+    Sequence numbers received beyond a hole are remembered, so the item that fills the hole
+    moves the mark past them too (1, 2, 4 then 3 leaves it at 4, not 3).
+    """
     with transaction.atomic():
         partner = Partner.objects.select_for_update().get(pk=sender.pk)
+        received = set(seen) | set(partner.received_ahead)
         mark = partner.received_seq
-        while mark + 1 in seen:
+        while mark + 1 in received:
             mark += 1
-        if mark != partner.received_seq:
-            Partner.objects.filter(pk=partner.pk).update(received_seq=mark)
+        beyond = sorted(seq for seq in received if seq > mark)[:MAX_AHEAD]
+        if mark != partner.received_seq or beyond != list(partner.received_ahead):
+            Partner.objects.filter(pk=partner.pk).update(received_seq=mark, received_ahead=beyond)
         gap = any(seq > mark + 1 for seq in seen)
     if gap and pull_on_gap:
         from federation.tasks import catch_up
@@ -166,7 +179,9 @@ def _category_of(env: dict[str, Any]) -> str | None:
     payload = env.get("payload")
     if env.get("typ") == "fed.report" and isinstance(payload, dict):
         category = payload.get("category")
-        return category if isinstance(category, str) else None
+        # A report always has a category to decide on; a malformed one is left to the schema
+        # check (bad_payload), not mistaken for a withdrawal of an unknown report.
+        return category if isinstance(category, str) else ""
     report_id = env.get("id")
     if not isinstance(report_id, str):
         return None

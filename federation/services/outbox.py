@@ -99,34 +99,37 @@ def release_local_version(version: ReportVersion) -> None:
     fan_out(envelope, release_of(report.origin, version.category, markings))
 
 
-def fan_out(envelope: Envelope, release: Release, *, exclude: Iterable[str] = ()) -> list[str]:
+def fan_out(
+    envelope: Envelope, release: Release, *, exclude: Iterable[str] = (), fresh: bool = True
+) -> list[str]:
     """Owe `envelope` to every active partner `decide` allows; returns the partner codes.
 
-    Partner rows are locked in code order so that concurrent releases never deadlock, and each
-    partner's log gets dense sequence numbers.
+    Partners are decided on first without a lock (most received reports go nowhere); the
+    entitled ones are then locked in code order, so concurrent releases never deadlock, and each
+    partner's log gets dense sequence numbers. `fresh` says the envelope is new (no deliveries
+    can exist yet).
     """
-    skip = {envelope.origin, this_node().code, *exclude}
-    relayed_by = this_node().code if envelope.origin != this_node().code else None
+    me = this_node().code
+    skip = {envelope.origin, me, *exclude}
+    relayed_by = me if envelope.origin != me else None
+    entitled = [
+        partner.pk
+        for partner in Partner.objects.filter(status=PartnerStatus.ACTIVE).select_related("policy")
+        if partner.code not in skip
+        and decide(release, policy_for(partner), relayed_by=relayed_by).allowed
+    ]
+    if not entitled:
+        return []
     now = timezone.now()
     owed: list[Delivery] = []
-    partners = (
-        Partner.objects.select_for_update(of=("self",))
-        .filter(status=PartnerStatus.ACTIVE)
-        .select_related("policy")
-        .order_by("code")
-    )
-    for partner in partners:
-        if partner.code in skip:
-            continue
-        if not decide(release, policy_for(partner), relayed_by=relayed_by).allowed:
-            continue
-        if Delivery.objects.filter(partner=partner, envelope=envelope).exists():
+    locked = Partner.objects.select_for_update().filter(pk__in=entitled).order_by("code")
+    for partner in locked:
+        if not fresh and Delivery.objects.filter(partner=partner, envelope=envelope).exists():
             continue
         owed.append(
             Delivery(partner=partner, envelope=envelope, seq=partner.next_seq, next_attempt_at=now)
         )
         Partner.objects.filter(pk=partner.pk).update(next_seq=F("next_seq") + 1)
-        partner.next_seq += 1
     Delivery.objects.bulk_create(owed)
     codes = [d.partner.code for d in owed]
     if codes:
@@ -334,7 +337,7 @@ def reconcile_partner(partner: Partner) -> int:
         release = release_of(envelope.origin, envelope.report.category, envelope.body["markings"])
         relayed_by = this_node().code if envelope.origin != this_node().code else None
         if decide(release, policy_for(partner), relayed_by=relayed_by).allowed:
-            count += len(fan_out(envelope, release, exclude=_others(partner)))
+            count += len(fan_out(envelope, release, exclude=_others(partner), fresh=False))
     return count
 
 

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "accounts",
     "reports",
     "federation",
+    "cases",
 ]
 
 MIDDLEWARE = [
@@ -235,6 +236,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "federation.tasks.reissue_manifest",
         "schedule": 86400.0,
     },
+    # Fuzzy links and recency decay change with time: regroup and rescore everything hourly.
+    "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 3600.0},
 }
 
 # Delivery retries: exponential backoff with jitter per partner, then a dead letter.

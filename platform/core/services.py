@@ -4,6 +4,7 @@ from django.db import transaction
 
 from .models import NodeIdentity
 from .nodes import validate_node_code
+from .selectors import forget_identity
 
 
 @transaction.atomic
@@ -19,4 +20,5 @@ def set_node_identity(*, code: str, name: str, groups: list[str]) -> NodeIdentit
     identity, _ = NodeIdentity.objects.update_or_create(
         code=code, defaults={"name": name.strip(), "groups": normalised}
     )
+    forget_identity()
     return identity

@@ -162,20 +162,45 @@ def _write_version(
         author=author,
         **shared,
     )
-    for item in [*content.entities, *_derived_entities(details)]:
-        entity, _ = Entity.objects.get_or_create(
-            kind=item.kind,
-            normalized_name=normalise_name(item.name)[:300],
-            country=item.country,
-            defaults={"name": item.name[:300]},
-        )
-        ReportEntity.objects.get_or_create(version=version, entity=entity, role=item.role)
+    _link_entities(version, [*content.entities, *_derived_entities(details)])
     for key, value in shared.items():
         setattr(report, key, value)
     report.current_version = version_number
     report.updated_at = timezone.now()
     report.save()
     return version
+
+
+def _link_entities(version: ReportVersion, items: list[EntityInput]) -> None:
+    """Find or create each entity and link it, in four queries however many there are."""
+    if not items:
+        return
+    wanted = {(item.kind, normalise_name(item.name)[:300], item.country): item for item in items}
+    names = {key[1] for key in wanted}
+    existing = {
+        (e.kind, e.normalized_name, e.country): e
+        for e in Entity.objects.filter(normalized_name__in=names)
+    }
+    missing = [
+        Entity(kind=kind, normalized_name=norm, country=country, name=item.name[:300])
+        for (kind, norm, country), item in wanted.items()
+        if (kind, norm, country) not in existing
+    ]
+    if missing:
+        Entity.objects.bulk_create(missing, ignore_conflicts=True)
+        for e in Entity.objects.filter(normalized_name__in={m.normalized_name for m in missing}):
+            existing[(e.kind, e.normalized_name, e.country)] = e
+    links = {
+        (existing[(item.kind, normalise_name(item.name)[:300], item.country)].pk, item.role)
+        for item in items
+    }
+    ReportEntity.objects.bulk_create(
+        [
+            ReportEntity(version=version, entity_id=entity_id, role=role)
+            for entity_id, role in links
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _check_publish_right(user: User, status: str) -> None:

@@ -335,3 +335,21 @@ def test_key_rotation_then_revocation(federation: Federation) -> None:
             "--tlp",
             "clear,green,amber",
         )
+
+
+def test_received_reports_are_scored_into_cases_by_the_worker(federation: Federation) -> None:
+    fed = federation
+
+    def scored_cases() -> list[dict[str, Any]]:
+        answer = fed.api("uk", "GET", "/cases/?origin=us")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["results"]  # type: ignore[no-any-return]
+
+    wait_until(lambda: len(scored_cases()) > 0, 60, "the scoring worker to build cases at uk")
+    cases = scored_cases()
+    scores = [case["score"] for case in cases]
+    assert scores == sorted(scores, reverse=True)
+    top = cases[0]
+    total = top["baseline"] + sum(line["points"] for line in top["contributions"])
+    assert abs(total - top["score"]) < 0.05, "the explanation adds up to the score"
+    assert top["origins"] == ["us"]

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "cases"
+    verbose_name = "Cases and risk scores"
+
+    def ready(self) -> None:
+        from reports.services import VERSION_HOOKS
+
+        from .services import queue_scoring
+
+        if queue_scoring not in VERSION_HOOKS:
+            VERSION_HOOKS.append(queue_scoring)

@@ -1,0 +1,45 @@
+"""The same report pushed twice at the same moment (e.g. by push and by a retry), against real
+PostgreSQL commits and row locks: stored exactly once, and both senders get an answer."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from federation.models import Envelope, Receipt
+from reports.models import ReportVersion
+
+from .partners import FakePartner, batch, results_of
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_racing_are_stored_once(uk: FakePartner) -> None:
+    env = uk.report_envelope()
+    bodies = [batch(env), batch(env)]  # two transactions carrying the same envelope
+    start = threading.Barrier(len(bodies))
+    answers: list[Any] = [None] * len(bodies)
+
+    def push(n: int) -> None:
+        try:
+            client = Client()
+            start.wait(timeout=10)
+            answers[n] = uk.post(client, bodies[n])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    outcomes = sorted(results_of(answer)[0]["result"] for answer in answers)
+    assert outcomes == ["accepted", "duplicate"]
+    assert Envelope.objects.filter(report_id=env["id"]).count() == 1
+    assert ReportVersion.objects.filter(report_id=env["id"]).count() == 1
+    assert list(Receipt.objects.values_list("from_partner", flat=True)) == ["uk"]
+    assert uk.partner.received_seq == 1
