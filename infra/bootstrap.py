@@ -73,6 +73,7 @@ def main() -> None:
         os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "infra" / "localnet.py"), "run", *rest])
     elif command == "test":
         ensure_venv("[dev]")
+        ensure_chromium()
         os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "infra" / "checks.py"), *rest])
     else:
         sys.exit(__doc__)

@@ -74,12 +74,18 @@ def introduce_partner(
     if not base_url.startswith(("http://", "https://")):
         raise ValueError("base URL must start with http:// or https://")
     known = NODE_DIRECTORY.get(code)
+    pin = normalize_fingerprint(root_fingerprint)
+    existing = Partner.objects.filter(code=code).first()
+    if existing is not None and existing.root_fingerprints != [pin]:
+        # A new pinned root: the manifest cached under the old pins proves nothing any more.
+        PartnerManifest.objects.filter(partner=existing).delete()
+        forget_cached_manifests()
     partner, _ = Partner.objects.update_or_create(
         code=code,
         defaults={
             "name": name or (known.name if known else code.upper()),
             "base_url": base_url.rstrip("/"),
-            "root_fingerprints": [normalize_fingerprint(root_fingerprint)],
+            "root_fingerprints": [pin],
             "groups": sorted(groups)
             if groups is not None
             else (list(known.groups) if known else []),

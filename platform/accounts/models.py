@@ -31,3 +31,37 @@ class Profile(models.Model):
     @property
     def may_publish(self) -> bool:
         return self.role == Role.RELEASER
+
+
+class TOTPDevice(models.Model):
+    """A user's time-based one-time-password secret (RFC 6238, 30 s steps, 6 digits).
+
+    `last_step` is the last time step accepted, so a code seen once is never accepted again.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
+    )
+    secret = models.CharField(max_length=64, help_text="base32")
+    confirmed = models.BooleanField(default=False)
+    last_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "TOTP device"
+
+    def __str__(self) -> str:
+        return f"TOTP for {self.user} ({'confirmed' if self.confirmed else 'enrolling'})"
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-ins per username, counted in the database so every web worker agrees."""
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.username}: {self.failures} failures"

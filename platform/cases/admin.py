@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import Case, CaseMember, CaseOverride, CaseScore, ScoringConfigVersion, ScreeningList
 
@@ -43,8 +44,14 @@ class CaseScoreAdmin(admin.ModelAdmin[CaseScore]):
 
 @admin.register(ScoringConfigVersion)
 class ScoringConfigAdmin(admin.ModelAdmin[ScoringConfigVersion]):
+    """Read-only here: `manage.py scoring_config activate FILE` validates a new version, makes
+    it active and rescores every case, so a stored score always names a real configuration."""
+
     list_display = ("version", "active", "note", "created_at")
-    readonly_fields = ("created_at",)
+    readonly_fields = ("version", "config", "active", "note", "created_by", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(ScreeningList)

@@ -116,6 +116,9 @@ INSTALLED_APPS = [
     "reports",
     "federation",
     "cases",
+    "django_htmx",
+    "audit",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +129,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "web.middleware.WebSecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -145,6 +150,20 @@ TEMPLATES = [
         },
     },
 ]
+
+# Argon2id first: new and re-hashed passwords use it; older PBKDF2 hashes still verify.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# The web UI signs in with password + TOTP (web.views.auth); unauthenticated pages go there.
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+# A web session lasts a working day at most and ends with the browser.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 10 * 3600, minimum=300)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

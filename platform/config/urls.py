@@ -6,6 +6,8 @@ from core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The web UI first: it also takes admin/login/ so the admin cannot skip the second factor.
+    path("", include("web.urls")),
     path("admin/", admin.site.urls),
     path("", include("federation.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),

@@ -1,0 +1,100 @@
+"""Writes to the audit log. `record` is the one way in; other apps call it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import GENESIS, AuditEntry
+
+CHAIN_LOCK = 0x6175_6401  # advisory-lock key: one writer appends at a time
+
+Actor = AbstractBaseUser | AnonymousUser | str | None
+
+
+def _plain(details: dict[str, Any] | None) -> dict[str, Any]:
+    """Details as JSON would store them (strings for anything exotic, no floats)."""
+    text = json.dumps(details or {}, default=str, sort_keys=True)
+    loaded: dict[str, Any] = json.loads(text, parse_float=str)
+    return loaded
+
+
+def canonical(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    actor_id: int | None,
+    action: str,
+    target: str,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> bytes:
+    body = {
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "actor_id": actor_id,
+        "action": action,
+        "target": target,
+        "details": details,
+        "prev": prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(
+        canonical(
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            target=entry.target,
+            details=entry.details,
+            prev_hash=entry.prev_hash,
+        )
+    ).hexdigest()
+
+
+def _actor(actor: Actor) -> tuple[str, int | None]:
+    if actor is None:
+        return "system", None
+    if isinstance(actor, str):
+        return actor[:150] or "system", None
+    if isinstance(actor, AnonymousUser) or not actor.is_authenticated:
+        return "anonymous", None
+    pk = actor.pk
+    return actor.get_username()[:150], int(pk) if pk is not None else None
+
+
+@transaction.atomic
+def record(
+    actor: Actor, action: str, target: str = "", details: dict[str, Any] | None = None
+) -> AuditEntry:
+    """Append one entry. Takes a transaction-scoped advisory lock so entries chain one after
+    another; when called inside a caller's transaction the entry commits (or not) with it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+    last = AuditEntry.objects.order_by("-seq").only("seq", "hash").first()
+    name, actor_id = _actor(actor)
+    entry = AuditEntry(
+        seq=(last.seq + 1) if last else 1,
+        at=timezone.now(),
+        actor=name,
+        actor_id=actor_id,
+        action=action[:60],
+        target=str(target)[:200],
+        details=_plain(details),
+        prev_hash=last.hash if last else GENESIS,
+    )
+    entry.hash = entry_hash(entry)
+    entry.save(force_insert=True)
+    return entry

@@ -1,0 +1,223 @@
+"""Charts drawn on the server as SVG, from the reports the user may see and nothing else.
+
+Each chart is a small geometry object the template turns into `<svg>` (with a `<title>` per bar
+for screen readers and tooltips) plus the same numbers as a table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import pairwise
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, F, Max, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from core.nodes import NODE_DIRECTORY
+from reports.models import Category, Report, ReportVersion, Status
+from reports.selectors import visible_reports
+
+# Okabe-Ito: told apart with the common colour-vision deficiencies.
+CATEGORY_COLOURS = {
+    Category.CHIP_DIVERSION.value: "#0072b2",
+    Category.MILITARY_AI.value: "#d55e00",
+    Category.CLOUD_COMPUTE.value: "#009e73",
+    Category.MODEL_WEIGHTS.value: "#cc79a7",
+    Category.AI_INCIDENT.value: "#e69f00",
+    Category.OTHER.value: "#56b4e9",
+}
+BAR_COLOUR = "#1d4f91"
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    y: float
+    label: str
+
+
+@dataclass
+class StackedColumns:
+    """Columns per month, stacked by category."""
+
+    width: int
+    height: int
+    rects: list[Rect] = field(default_factory=list)
+    x_ticks: list[Tick] = field(default_factory=list)
+    y_ticks: list[Tick] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)
+    table: list[tuple[str, dict[str, int], int]] = field(default_factory=list)
+    categories: list[tuple[str, str]] = field(default_factory=list)
+    total: int = 0
+    plot_left: int = 40
+    plot_bottom: int = 0
+
+
+@dataclass
+class HorizontalBars:
+    width: int
+    height: int
+    rows: list[tuple[Tick, Rect, Tick]] = field(default_factory=list)  # label, bar, value
+    total: int = 0
+
+
+@dataclass
+class Charts:
+    over_time: StackedColumns
+    by_origin: HorizontalBars
+    routes: HorizontalBars
+    levels: list[int]  # classifications of the reports counted (for the banner)
+    counted: int
+
+
+def _months_back(today: date, months: int) -> list[date]:
+    year, month = today.year, today.month
+    out = []
+    for _ in range(months):
+        out.append(date(year, month, 1))
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return list(reversed(out))
+
+
+def _nice_max(value: int) -> int:
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+        if value <= step * 4:
+            return step * 4
+    return value
+
+
+def charted_reports(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Report]:
+    """What the charts count: reports the user may see, withdrawn ones left out."""
+    return visible_reports(user).exclude(status=Status.WITHDRAWN)
+
+
+def over_time(reports: QuerySet[Report], months: int) -> StackedColumns:
+    today = timezone.localdate()
+    axis = _months_back(today, months)
+    rows = (
+        reports.filter(created_at__date__gte=axis[0])
+        .annotate(month=TruncMonth("created_at"))
+        .values("month", "category")
+        .annotate(n=Count("id"))
+    )
+    cells: dict[tuple[date, str], int] = {}
+    for row in rows:
+        month = row["month"]
+        key = month.date() if hasattr(month, "date") else month
+        cells[(key, row["category"])] = row["n"]
+    width, height, left, bottom, top = 720, 280, 44, 40, 12
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    totals = [sum(cells.get((m, c), 0) for c in CATEGORY_COLOURS) for m in axis]
+    scale_max = _nice_max(max(totals, default=0) or 1)
+    chart = StackedColumns(width=width, height=height, plot_left=left, plot_bottom=height - bottom)
+    slot = plot_w / len(axis)
+    bar_w = slot * 0.7
+    labels = dict(Category.choices)
+    for index, month in enumerate(axis):
+        x = left + index * slot + (slot - bar_w) / 2
+        y = float(height - bottom)
+        counts: dict[str, int] = {}
+        for category, colour in CATEGORY_COLOURS.items():
+            n = cells.get((month, category), 0)
+            counts[category] = n
+            if n:
+                h = plot_h * n / scale_max
+                y -= h
+                chart.rects.append(
+                    Rect(
+                        round(x, 1),
+                        round(y, 1),
+                        round(bar_w, 1),
+                        round(h, 1),
+                        colour,
+                        f"{month:%b %Y}: {n} {labels[category]}",
+                    )
+                )
+        label = f"{month:%b}" if month.month != 1 and index else f"{month:%b %y}"
+        chart.x_ticks.append(Tick(round(x + bar_w / 2, 1), height - bottom + 16, label))
+        chart.table.append((f"{month:%b %Y}", counts, totals[index]))
+    for step in range(5):
+        value = scale_max * step // 4
+        chart.y_ticks.append(
+            Tick(left - 6, round(height - bottom - plot_h * step / 4, 1), str(value))
+        )
+    chart.legend = [(labels[c], colour) for c, colour in CATEGORY_COLOURS.items()]
+    chart.categories = [(c, labels[c]) for c in CATEGORY_COLOURS]
+    chart.total = sum(totals)
+    return chart
+
+
+def horizontal(pairs: list[tuple[str, int]], width: int = 520) -> HorizontalBars:
+    row_h, label_w = 28, 150
+    chart = HorizontalBars(width=width, height=max(row_h * len(pairs) + 8, 40))
+    biggest = max((n for _, n in pairs), default=0) or 1
+    plot_w = width - label_w - 50
+    for index, (label, n) in enumerate(pairs):
+        y = 4 + index * row_h
+        w = max(plot_w * n / biggest, 2.0)
+        chart.rows.append(
+            (
+                Tick(label_w - 8, y + 18, label),
+                Rect(label_w, y + 4, round(w, 1), row_h - 8, BAR_COLOUR, f"{label}: {n}"),
+                Tick(round(label_w + w + 6, 1), y + 18, str(n)),
+            )
+        )
+    chart.total = sum(n for _, n in pairs)
+    return chart
+
+
+def by_origin(reports: QuerySet[Report]) -> HorizontalBars:
+    rows = reports.values("origin").annotate(n=Count("id")).order_by("-n", "origin")
+    pairs = []
+    for row in rows:
+        known = NODE_DIRECTORY.get(row["origin"])
+        name = f"{row['origin'].upper()} – {known.name}" if known else row["origin"].upper()
+        pairs.append((name, row["n"]))
+    return horizontal(pairs)
+
+
+def route_legs(reports: QuerySet[Report], top: int = 10) -> list[tuple[str, int]]:
+    """Country-to-country legs of the routes in the current versions of chip-diversion
+    reports, most frequent first (a report counts once per leg)."""
+    versions = ReportVersion.objects.filter(
+        report__in=reports.filter(category=Category.CHIP_DIVERSION),
+        version=F("report__current_version"),
+    ).values_list("details__route", flat=True)
+    legs: Counter[str] = Counter()
+    for route in versions:
+        if not isinstance(route, list):
+            continue
+        seen = set()
+        for a, b in pairwise(route):
+            leg = f"{a} → {b}"
+            if leg not in seen:
+                seen.add(leg)
+                legs[leg] += 1
+    return sorted(legs.items(), key=lambda item: (-item[1], item[0]))[:top]
+
+
+def build_charts(user: AbstractBaseUser | AnonymousUser, months: int = 12) -> Charts:
+    reports = charted_reports(user)
+    levels = [] if not reports.exists() else [int(reports.aggregate(m=Max("classification"))["m"])]
+    return Charts(
+        over_time=over_time(reports, months),
+        by_origin=by_origin(reports),
+        routes=horizontal(route_legs(reports)),
+        levels=levels,
+        counted=reports.count(),
+    )

@@ -1,0 +1,44 @@
+from django.urls import path, re_path
+
+from .views import audit, auth, charts, editor, home, reports, static, trust
+
+app_name = "web"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("login/", auth.login_view, name="login"),
+    path("login/verify/", auth.verify_view, name="login-verify"),
+    path("login/enrol/", auth.enrol_view, name="login-enrol"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("admin/login/", auth.admin_login_redirect, name="admin-login"),
+    path("reports/", reports.report_list, name="reports"),
+    path("reports/new/", editor.report_new, name="report-new"),
+    path("reports/preview/", editor.release_preview_fragment, name="report-preview"),
+    path("reports/chip-verdict/", editor.chip_verdict_fragment, name="chip-verdict"),
+    path("reports/details-fields/", editor.details_fragment, name="details-fields"),
+    path("reports/<uuid:report_id>/", reports.report_detail, name="report-detail"),
+    path("reports/<uuid:report_id>/edit/", editor.report_edit, name="report-edit"),
+    path("reports/<uuid:report_id>/withdraw/", reports.report_withdraw, name="report-withdraw"),
+    path("charts/", charts.charts_page, name="charts"),
+    path("trust/partners/", trust.partner_list, name="partners"),
+    path("trust/partners/new/", trust.partner_new, name="partner-new"),
+    path("trust/partners/<str:code>/status/", trust.partner_status, name="partner-status"),
+    path("trust/partners/<str:code>/policy/", trust.partner_policy, name="partner-policy"),
+    path(
+        "trust/partners/<str:code>/policy/simulate/",
+        trust.policy_simulate,
+        name="policy-simulate",
+    ),
+    path(
+        "trust/partners/<str:code>/policy/changes/<int:change_id>/",
+        trust.policy_decide,
+        name="policy-decide",
+    ),
+    path("trust/keys/", trust.keys_page, name="keys"),
+    path("trust/keys/rotate/", trust.key_rotate, name="key-rotate"),
+    path("trust/keys/revoke/", trust.key_revoke, name="key-revoke"),
+    path("trust/health/", trust.health_page, name="health"),
+    path("trust/health/<str:code>/replay/", trust.replay, name="replay"),
+    path("audit/", audit.audit_log, name="audit"),
+    re_path(r"^static/(?P<path>.+)$", static.static_file, name="static"),
+]

@@ -1,0 +1,199 @@
+"""Sign-in with password then TOTP (enrolment on first sign-in), lockout, sign-out."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import segno
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from accounts import second_factor
+from accounts.selectors import profile_of
+from audit.services import record
+from core.selectors import this_node
+
+from ..access import SECOND_FACTOR_KEY, fully_signed_in
+from ..forms import CodeForm, LoginForm
+
+PENDING_USER = "web_pending_user"
+PENDING_AT = "web_pending_at"
+NEXT_URL = "web_next"
+PENDING_TTL_S = 300
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("web:home")
+
+
+def _lock_message(username: str) -> str | None:
+    until = second_factor.locked_until(username)
+    if until is None:
+        return None
+    minutes = max(1, round((until.timestamp() - time.time()) / 60))
+    return (
+        f"Too many failed sign-ins: this account is locked until {until:%H:%M} UTC "
+        f"(about {minutes} minute{'s' if minutes != 1 else ''}). Try again then, or ask a "
+        "trust administrator."
+    )
+
+
+def _pending_user(request: HttpRequest) -> User | None:
+    user_id = request.session.get(PENDING_USER)
+    started = request.session.get(PENDING_AT, 0)
+    if not user_id or time.time() - float(started) > PENDING_TTL_S:
+        return None
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def _complete(request: HttpRequest, user: User) -> HttpResponse:
+    second_factor.clear_failures(user.get_username())
+    target = request.session.get(NEXT_URL)
+    for key in (PENDING_USER, PENDING_AT, NEXT_URL):
+        request.session.pop(key, None)
+    request.session[SECOND_FACTOR_KEY] = True
+    login(request, user)
+    request.session[SECOND_FACTOR_KEY] = True
+    return HttpResponseRedirect(_safe_next(request, target))
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    if fully_signed_in(request):
+        return HttpResponseRedirect(_safe_next(request, request.GET.get("next")))
+    form = LoginForm(request.POST or None)
+    error = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        error = _lock_message(username)
+        if error is not None:
+            record("anonymous", "auth.sign_in_refused", username, {"reason": "locked"})
+            status = 403
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if not isinstance(user, User):
+                locked = second_factor.register_failure(username)
+                error = _lock_message(username) if locked else "Wrong username or password."
+                status = 403 if locked else 401
+            elif profile_of(user) is None:
+                error = "This account has no role on this node. Ask a trust administrator."
+                status = 403
+            else:
+                request.session.cycle_key()
+                request.session[PENDING_USER] = user.pk
+                request.session[PENDING_AT] = time.time()
+                request.session[NEXT_URL] = _safe_next(
+                    request, request.POST.get("next") or request.GET.get("next")
+                )
+                if second_factor.has_confirmed_device(user):
+                    return redirect("web:login-verify")
+                return redirect("web:login-enrol")
+    return render(
+        request,
+        "web/auth/login.html",
+        {"form": form, "error": error, "next": request.GET.get("next", "")},
+        status=status,
+    )
+
+
+def _code_failed(request: HttpRequest, user: User) -> str:
+    username = user.get_username()
+    record(user, "auth.sign_in_failed", username, {"stage": "totp"})
+    if second_factor.register_failure(username):
+        return _lock_message(username) or ""
+    return "That code is not right, or was already used. Wait for the next one and try again."
+
+
+def _locked_out(request: HttpRequest, error: str | None) -> HttpResponse:
+    for key in (PENDING_USER, PENDING_AT):
+        request.session.pop(key, None)
+    return render(request, "web/auth/login.html", {"form": LoginForm(), "error": error}, status=403)
+
+
+def verify_view(request: HttpRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if user is None:
+        return redirect("web:login")
+    if not second_factor.has_confirmed_device(user):
+        return redirect("web:login-enrol")
+    form = CodeForm(request.POST or None)
+    error = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        error = _lock_message(user.get_username())
+        if error is None:
+            if second_factor.verify_code(user, form.cleaned_data["code"]):
+                return _complete(request, user)
+            error = _code_failed(request, user)
+        if _lock_message(user.get_username()):
+            return _locked_out(request, error)
+        status = 401
+    return render(
+        request, "web/auth/verify.html", {"form": form, "error": error, "who": user}, status=status
+    )
+
+
+def enrol_view(request: HttpRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if user is None:
+        return redirect("web:login")
+    if second_factor.has_confirmed_device(user):
+        return redirect("web:login-verify")
+    device = second_factor.start_enrolment(user)
+    form = CodeForm(request.POST or None)
+    error = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        error = _lock_message(user.get_username())
+        if error is None:
+            if second_factor.verify_code(user, form.cleaned_data["code"]):
+                record(user, "auth.totp_enrolled", user.get_username())
+                return _complete(request, user)
+            error = _code_failed(request, user)
+        if _lock_message(user.get_username()):
+            return _locked_out(request, error)
+        status = 401
+    uri = second_factor.provisioning_uri(device, f"Allied exchange ({this_node().code.upper()})")
+    qr = segno.make(uri, error="m").svg_inline(
+        scale=5, dark="#0b0c0c", light="#ffffff", title="QR code of your authenticator secret"
+    )
+    grouped = " ".join(device.secret[i : i + 4] for i in range(0, len(device.secret), 4))
+    return render(
+        request,
+        "web/auth/enrol.html",
+        {
+            "form": form,
+            "error": error,
+            "who": user,
+            "secret": grouped,
+            # segno writes the SVG itself and XML-escapes the URI it encodes
+            "qr_svg": mark_safe(qr),  # noqa: S308
+            "uri": uri,
+        },
+        status=status,
+    )
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        record(request.user, "auth.sign_out", request.user.get_username())
+    logout(request)
+    return redirect("web:login")
+
+
+def admin_login_redirect(request: HttpRequest) -> HttpResponse:
+    """The Django admin signs in through the web UI, so it gets the second factor too."""
+    target = request.GET.get("next") or reverse("admin:index")
+    return HttpResponseRedirect(f"{reverse('web:login')}?{urlencode({'next': target})}")

@@ -1,0 +1,201 @@
+"""Report list (triage queue placeholder) and report view, with withdrawal."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import clearance_of
+from audit.services import record
+from core.markings import Classification, Marking
+from core.selectors import this_node
+from exportcontrol.catalogue import lookup
+from exportcontrol.classify import Verdict, classify
+from federation.selectors import provenance_of
+from reports import selectors, services
+from reports.models import Category, Report, ReportVersion, Status
+
+from ..access import AUTHORS, READERS, current_user, has_role, role_required
+from ..editor import PARTY_LABELS, RED_FLAG_LABELS, node_name
+from ..forms import ReportFilterForm, WithdrawForm
+from ..marking import banner_for, page_banner
+
+PAGE_SIZE = 25
+
+
+def _clearance(request: HttpRequest) -> Classification:
+    return clearance_of(request.user) or Classification.OFFICIAL
+
+
+@role_required(*READERS)
+def report_list(request: HttpRequest) -> HttpResponse:
+    form = ReportFilterForm(request.GET or None, clearance=_clearance(request))
+    filters = form.to_filters() if request.GET else selectors.ReportFilters()
+    reports = selectors.list_reports(request.user, filters)
+    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows: list[Report] = list(page.object_list)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "banner": page_banner(r.classification for r in rows),
+        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "may_write": has_role(request, *AUTHORS),
+    }
+    if getattr(request, "htmx", False):
+        return render(request, "web/reports/_results.html", context)
+    return render(request, "web/reports/list.html", context)
+
+
+@dataclass(frozen=True)
+class ChipLine:
+    model: str
+    quantity: int | None
+    serials: list[str]
+    verdict: Verdict | None
+
+
+def _chip_lines(items: list[dict[str, Any]]) -> list[ChipLine]:
+    lines = []
+    for item in items:
+        chip = lookup(str(item.get("model", "")))
+        lines.append(
+            ChipLine(
+                model=str(item.get("model", "")),
+                quantity=item.get("quantity"),
+                serials=list(item.get("serials") or []),
+                verdict=classify(chip) if chip else None,
+            )
+        )
+    return lines
+
+
+def _details_view(version: ReportVersion) -> dict[str, Any]:
+    details = version.details or {}
+    parties = [
+        (PARTY_LABELS[key], details[key])
+        for key in PARTY_LABELS
+        if isinstance(details.get(key), dict) and details[key].get("name")
+    ]
+    chips_key = {"chip_diversion": "items", "military_ai": "chips_used", "cloud_compute": "chips"}
+    return {
+        "parties": parties,
+        "chips": _chip_lines(details.get(chips_key.get(version.category, ""), None) or []),
+        "intermediaries": details.get("intermediaries") or [],
+        "route": details.get("route") or [],
+        "red_flags": [RED_FLAG_LABELS.get(f, f) for f in details.get("red_flags") or []],
+        "facts": [
+            (label, details[key])
+            for key, label in (
+                ("value_usd", "Declared value (USD)"),
+                ("eccn", "ECCN"),
+                ("shipment_ref", "Shipment reference"),
+                ("capability", "Capability"),
+                ("training_compute_flop", "Training compute (FLOP)"),
+                ("gpu_hours", "GPU hours"),
+                ("description", "Description"),
+            )
+            if details.get(key) not in (None, "")
+        ],
+    }
+
+
+def _marking(version: ReportVersion) -> Marking:
+    return Marking(
+        Classification(version.classification), tuple(version.rel_to), version.orcon, version.tlp
+    )
+
+
+def _visible_report(request: HttpRequest, report_id: uuid.UUID) -> Report:
+    report = selectors.get_report(request.user, report_id)
+    if report is None:
+        raise Http404("no report with that id")
+    return report
+
+
+def _detail_context(
+    request: HttpRequest, report: Report, number: int | None, withdraw_form: WithdrawForm
+) -> dict[str, Any]:
+    clearance = _clearance(request)
+    versions = list(selectors.report_versions(report).filter(classification__lte=int(clearance)))
+    shown = next((v for v in versions if v.version == (number or report.current_version)), None)
+    if shown is None:
+        raise Http404("no such version")
+    own = report.origin == this_node().code
+    return {
+        "report": report,
+        "version": shown,
+        "versions": list(reversed(versions)),
+        "is_current": shown.version == report.current_version,
+        "marking": _marking(shown),
+        "banner": banner_for(shown.classification, _marking(shown).banner()),
+        "details": _details_view(shown),
+        "entities": list(shown.links.select_related("entity").order_by("role", "entity__name")),
+        "provenance": provenance_of(report),
+        "origin_name": node_name(report.origin),
+        "may_edit": own
+        and report.status != Status.WITHDRAWN
+        and has_role(request, *AUTHORS)
+        and report.classification <= clearance,
+        "withdraw_form": withdraw_form,
+        "category_label": Category(shown.category).label,
+    }
+
+
+@role_required(*READERS)
+def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    report = _visible_report(request, report_id)
+    number = request.GET.get("version")
+    context = _detail_context(
+        request,
+        report,
+        int(number) if number and number.isdigit() else None,
+        WithdrawForm(initial={"base_version": report.current_version}),
+    )
+    shown: ReportVersion = context["version"]
+    if shown.classification > Classification.OFFICIAL:
+        record(
+            current_user(request),
+            "report.view",
+            str(report.pk),
+            {"version": shown.version, "classification": Classification(shown.classification).name},
+        )
+    return render(request, "web/reports/detail.html", context)
+
+
+@require_POST
+@role_required(*AUTHORS)
+def report_withdraw(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    report = _visible_report(request, report_id)
+    form = WithdrawForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            services.withdraw_report(
+                user=current_user(request),
+                report_id=report.pk,
+                base_version=form.cleaned_data["base_version"],
+                reason=form.cleaned_data["reason"],
+            )
+        except services.VersionConflict as exc:
+            error = f"{exc}."
+        except PermissionDenied as exc:
+            error = str(exc)
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            messages.success(request, "The report was withdrawn; partners receive the withdrawal.")
+            return redirect("web:report-detail", report_id=report.pk)
+    context = _detail_context(request, report, None, form)
+    context["withdraw_error"] = error
+    context["withdraw_open"] = True
+    return render(request, "web/reports/detail.html", context, status=400)
