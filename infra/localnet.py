@@ -51,7 +51,11 @@ def run(args: argparse.Namespace) -> None:
         print(f"\nLocal federation up in {time.monotonic() - started:.1f} s:", flush=True)
         for code, node in net.nodes.items():
             print(f"  {code}: {node.url}/   admin {node.url}/admin/   API {node.url}/api/docs/")
-        print(f"Sign in as <node>.releaser (e.g. {codes[0]}.releaser), password {password}")
+        print(
+            f"Sign in as {codes[0]}.releaser (or .analyst, .admin, .admin2, .auditor; the same on "
+            f"every node), password {password}. The first sign-in enrols an authenticator app "
+            "by QR code (TOTP)."
+        )
         print("Logs in var/logs/. Ctrl-C stops the federation.", flush=True)
         while net.alive():
             time.sleep(1)

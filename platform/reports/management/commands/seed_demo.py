@@ -24,16 +24,25 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         node = this_node().code
-        author = User.objects.filter(username=f"{node}.releaser").first()
-        if author is None:
-            author = create_user(
-                username=f"{node}.releaser",
-                password=options["password"],
-                role=Role.RELEASER,
-                clearance=Classification.SECRET,
-                is_staff=True,
-                is_superuser=True,
-            )
+        # One account per role, so every screen can be tried; all share the demo password.
+        accounts = [
+            (f"{node}.releaser", Role.RELEASER, Classification.SECRET, True),
+            (f"{node}.analyst", Role.ANALYST, Classification.CONFIDENTIAL, False),
+            (f"{node}.admin", Role.TRUST_ADMIN, Classification.SECRET, True),
+            (f"{node}.admin2", Role.TRUST_ADMIN, Classification.SECRET, True),
+            (f"{node}.auditor", Role.AUDITOR, Classification.OFFICIAL, False),
+        ]
+        for username, role, clearance, staff in accounts:
+            if not User.objects.filter(username=username).exists():
+                create_user(
+                    username=username,
+                    password=options["password"],
+                    role=role,
+                    clearance=clearance,
+                    is_staff=staff,
+                    is_superuser=staff,
+                )
+        author = User.objects.get(username=f"{node}.releaser")
         if Report.objects.filter(origin=node).exists():
             self.stdout.write(f"{node}: demo reports already present")
             return
