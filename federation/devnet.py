@@ -73,6 +73,7 @@ class LocalFederation:
     extra_env: dict[str, str] = field(default_factory=dict)
     web_workers: int = 2
     worker_concurrency: int = 2
+    worker_queues: str = "default,federation,scoring"
     nodes: dict[str, NodeProcesses] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -205,7 +206,7 @@ class LocalFederation:
                 "--concurrency",
                 str(self.worker_concurrency),
                 "--queues",
-                "default,federation,scoring",
+                self.worker_queues,
                 "--without-mingle",
                 "--without-gossip",
                 "--loglevel",

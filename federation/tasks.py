@@ -44,11 +44,13 @@ def sweep_outbox() -> int:
 
 
 @shared_task
-def catch_up(partner_code: str) -> int:
+def catch_up(partner_code: str, only_if_gap: bool = False) -> int:
     from federation.services.catchup import pull_from
 
     partner = Partner.objects.filter(code=partner_code, status=PartnerStatus.ACTIVE).first()
-    return pull_from(partner) if partner else 0
+    if partner is None or (only_if_gap and not partner.received_ahead):
+        return 0
+    return pull_from(partner)
 
 
 @shared_task

@@ -3,8 +3,17 @@
 Order of checks for each item, cheapest and most decisive first: the envelope's structure and
 origin signature (key valid at issue time), the relay's countersignature, this node's
 entitlement under the origin's signed markings, the version chain, then the payload schema.
-Each item is stored in its own savepoint: a bad item never leaves half a report behind, and
-never spoils the good items of the same batch.
+
+A batch is received in bulk: every item is checked in Python first (signatures, entitlement,
+payload and markings), then, in one transaction, the reports and releases already held are
+read in one query each, the version chains are decided in memory in sequence order (a later
+item sees what an earlier one stored) and everything accepted is written with bulk inserts.
+Refused items write nothing but their Refusal row (written after the commit, as before).
+
+If the bulk write collides with a concurrent one (the same item arriving by push and by pull),
+it is rolled back and decided again against what the other writer stored; if that collides
+too, the batch is received item by item, each item in its own savepoint, as it always was. The
+answers are the same on every path.
 """
 
 from __future__ import annotations
@@ -12,23 +21,42 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from core.markings import MarkingError
 from core.selectors import this_node
-from federation.models import Envelope, InboundTransaction, Partner, Receipt, Refusal
+from federation.models import (
+    Delivery,
+    Envelope,
+    InboundTransaction,
+    Partner,
+    PartnerStatus,
+    Receipt,
+    Refusal,
+)
 from federation.payloads import PayloadError, parse_payload
-from federation.policy import decide
-from federation.protocol.envelope import check_chain, verify_envelope
+from federation.policy import Policy, Release, decide
+from federation.protocol.envelope import VerifiedEnvelope, check_chain, verify_envelope
 from federation.protocol.errors import ProtocolError
 from federation.protocol.manifest import report_key_resolver
-from federation.selectors import manifest_views, own_receiving_policy, release_of
+from federation.selectors import manifest_views, own_receiving_policy, policy_for, release_of
 from reports.models import Report, Status
-from reports.services import ReportContent, content_of, record_received_version
+from reports.services import (
+    ReceivedVersion,
+    ReportContent,
+    check_received_version,
+    content_of,
+    content_once_stored,
+    record_received_version,
+    record_received_versions,
+)
 
 from .outbox import fan_out
 
@@ -74,6 +102,23 @@ def record_refusal(
     remote_addr: str = "",
     path: str = "",
 ) -> None:
+    _refusal_row(
+        partner, code, reason, env=env, leak=leak, remote_addr=remote_addr, path=path
+    ).save()
+    if leak and partner:
+        Partner.objects.filter(code=partner).update(suspected_leak=True)
+
+
+def _refusal_row(
+    partner: str,
+    code: str,
+    reason: str,
+    *,
+    env: Any = None,
+    leak: bool = False,
+    remote_addr: str = "",
+    path: str = "",
+) -> Refusal:
     fields: dict[str, Any] = {}
     if isinstance(env, dict):
         ver = env.get("ver")
@@ -83,7 +128,7 @@ def record_refusal(
             # A hostile ver may be any JSON integer: keep only what the column can hold.
             "ver": ver if type(ver) is int and 0 < ver <= MAX_RECORDED_VER else None,
         }
-    Refusal.objects.create(
+    return Refusal(
         partner=partner[:8],
         code=code[:40],
         reason=reason[:500],
@@ -92,8 +137,6 @@ def record_refusal(
         path=path[:200],
         **fields,
     )
-    if leak and partner:
-        Partner.objects.filter(code=partner).update(suspected_leak=True)
 
 
 def parse_batch(body: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -134,22 +177,32 @@ def receive_items(
 ) -> list[dict[str, Any]]:
     resolver = report_key_resolver(manifest_views())
     now = int(time.time())
+    ordered = sorted(items, key=lambda entry: int(entry["seq"]))
+    try:
+        results = _receive_in_bulk(sender, ordered, resolver, now)
+    except _BulkAborted as aborted:
+        log.info("batch from %s received item by item: %s", sender.code, aborted.__cause__)
+        results = _receive_each(sender, ordered, resolver, now)
+    if advance:
+        advance_cursor(sender, {int(item["seq"]) for item in ordered})
+    return results
+
+
+def _receive_each(
+    sender: Partner, ordered: list[dict[str, Any]], resolver: Any, now: int
+) -> list[dict[str, Any]]:
+    """The item-by-item path: each item stored in its own savepoint, refusals as they come."""
     results: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for item in sorted(items, key=lambda entry: int(entry["seq"])):
+    for item in ordered:
         seq = int(item["seq"])
         env = item["envelope"]
         try:
             outcome = _receive_one(sender, env, resolver, now)
             results.append(ItemResult(seq, outcome).as_json())
-            seen.add(seq)
         except Refused as refusal:
             leak = refusal.code in BREACH_CODES
             record_refusal(sender.code, refusal.code, refusal.reason, env=env, leak=leak)
             results.append(ItemResult(seq, "refused", refusal.code, refusal.reason).as_json())
-            seen.add(seq)
-    if advance:
-        advance_cursor(sender, seen)
     return results
 
 
@@ -172,7 +225,10 @@ def advance_cursor(sender: Partner, seen: set[int], *, pull_on_gap: bool = True)
     if gap and pull_on_gap:
         from federation.tasks import catch_up
 
-        transaction.on_commit(lambda: catch_up.delay(sender.code))
+        # Pull only if the hole is still there shortly after: an in-flight batch usually fills it.
+        transaction.on_commit(
+            lambda: catch_up.apply_async((sender.code,), {"only_if_gap": True}, countdown=5)
+        )
 
 
 def _category_of(env: dict[str, Any]) -> str | None:
@@ -187,6 +243,52 @@ def _category_of(env: dict[str, Any]) -> str | None:
         return None
     report = Report.objects.filter(pk=report_id).only("category").first()
     return report.category if report else None
+
+
+_ITEM_ERRORS = (ProtocolError, PayloadError, MarkingError, ValidationError, PermissionDenied)
+
+
+def _refusal_of(exc: Exception) -> Refused:
+    """The refusal an item gets for an error raised while checking or storing it."""
+    if isinstance(exc, ProtocolError):
+        return Refused(exc.code, exc.reason)
+    if isinstance(exc, PayloadError):
+        return Refused("bad_payload", str(exc))
+    if isinstance(exc, MarkingError):
+        return Refused("bad_markings", exc.message)
+    return Refused("bad_payload", str(exc)[:300])
+
+
+def _payload_content(verified: VerifiedEnvelope, env: dict[str, Any]) -> ReportContent:
+    """A report's content from its payload (schema-checked here) and its signed markings."""
+    data = parse_payload(env["payload"])
+    markings = verified.markings
+    return ReportContent(
+        title=data["title"],
+        summary=data["summary"],
+        category=data["category"],
+        classification=markings.classification,
+        rel_to=list(markings.rel_to),
+        orcon=markings.orcon,
+        tlp=markings.tlp,
+        source_reliability=data["source_reliability"],
+        info_credibility=data["info_credibility"],
+        details=data["details"],
+        event_start=data["event_start"],
+        event_end=data["event_end"],
+        entities=data["entities"],
+        change_note=data["change_note"],
+    )
+
+
+def _withdrawal_content(
+    verified: VerifiedEnvelope, env: dict[str, Any], current: ReportContent
+) -> ReportContent:
+    """A withdrawal keeps the current version's content, with the origin's reason as its note."""
+    reason = str(env["payload"].get("reason", "withdrawn"))[:480]
+    return ReportContent(
+        **{**current.__dict__, "change_note": f"Withdrawn by {verified.iss}: {reason}"}
+    )
 
 
 def _receive_one(sender: Partner, env: Any, resolver: Any, now: int) -> str:
@@ -220,23 +322,23 @@ def _receive_one(sender: Partner, env: Any, resolver: Any, now: int) -> str:
                 if attempt:
                     raise Refused("busy", "stored concurrently; send it again") from None
         raise AssertionError("unreachable")
-    except ProtocolError as exc:
-        raise Refused(exc.code, exc.reason) from None
-    except PayloadError as exc:
-        raise Refused("bad_payload", str(exc)) from None
-    except MarkingError as exc:
-        raise Refused("bad_markings", exc.message) from None
-    except (ValidationError, PermissionDenied) as exc:
-        raise Refused("bad_payload", str(exc)[:300]) from None
+    except _ITEM_ERRORS as exc:
+        raise _refusal_of(exc) from None
 
 
-def _store(sender: Partner, verified: Any, env: dict[str, Any], release: Any) -> str:
+def _store(
+    sender: Partner, verified: VerifiedEnvelope, env: dict[str, Any], release: Release
+) -> str:
     report_id = uuid.UUID(verified.id)
     report = Report.objects.select_for_update().filter(pk=report_id).first()
     if report is not None and report.origin != verified.iss:
         raise Refused("conflict", "this report id belongs to another origin")
     hops = list(env.get("unsigned", {}).get("hops", []))
-    same = Envelope.objects.filter(report_id=report_id, ver=verified.ver).first()
+    # Every release held for this report, newest first: one query answers "same" and "latest".
+    held = list(
+        Envelope.objects.filter(report_id=report_id).order_by("-ver").only("id", "ver", "digest")
+    )
+    same = next((e for e in held if e.ver == verified.ver), None)
     if same is not None:
         if same.digest != verified.digest:
             raise Refused("conflict", f"a different release {verified.ver} is already stored")
@@ -244,39 +346,16 @@ def _store(sender: Partner, verified: Any, env: dict[str, Any], release: Any) ->
             envelope=same, from_partner=sender.code, defaults={"hops": hops}
         )
         return "duplicate"
-    latest = Envelope.objects.filter(report_id=report_id).order_by("-ver").first()
+    latest = held[0] if held else None
     check_chain(verified, latest.ver if latest else None, latest.digest if latest else None)
     if verified.is_tombstone:
         if report is None:
             raise Refused("unknown_report", "a withdrawal for a report this node does not hold")
         current = report.versions.get(version=report.current_version)
-        reason = str(env["payload"].get("reason", "withdrawn"))[:480]
-        content = ReportContent(
-            **{
-                **content_of(current).__dict__,
-                "change_note": f"Withdrawn by {verified.iss}: {reason}",
-            }
-        )
+        content = _withdrawal_content(verified, env, content_of(current))
         status = Status.WITHDRAWN
     else:
-        data = parse_payload(env["payload"])
-        markings = verified.markings
-        content = ReportContent(
-            title=data["title"],
-            summary=data["summary"],
-            category=data["category"],
-            classification=markings.classification,
-            rel_to=list(markings.rel_to),
-            orcon=markings.orcon,
-            tlp=markings.tlp,
-            source_reliability=data["source_reliability"],
-            info_credibility=data["info_credibility"],
-            details=data["details"],
-            event_start=data["event_start"],
-            event_end=data["event_end"],
-            entities=data["entities"],
-            change_note=data["change_note"],
-        )
+        content = _payload_content(verified, env)
         status = Status.PUBLISHED
     version = record_received_version(
         report_id=report_id,
@@ -284,6 +363,8 @@ def _store(sender: Partner, verified: Any, env: dict[str, Any], release: Any) ->
         version_number=verified.ver,
         content=content,
         status=status,
+        details_validated=True,  # parse_payload, or a stored version's details
+        report=report,
     )
     envelope = Envelope.objects.create(
         report_id=report_id,
@@ -302,3 +383,360 @@ def _store(sender: Partner, verified: Any, env: dict[str, Any], release: Any) ->
     Receipt.objects.create(envelope=envelope, from_partner=sender.code, hops=hops)
     fan_out(envelope, release, exclude=[sender.code])
     return "accepted"
+
+
+# --------------------------------------------------------------------------------------------
+# The bulk path
+# --------------------------------------------------------------------------------------------
+
+_NOT_HELD = "a withdrawal for a report this node does not hold"
+
+
+class _BulkAborted(Exception):
+    """The bulk write collided with a concurrent one: receive the batch item by item."""
+
+
+@dataclass
+class _Item:
+    """One item of a batch on its way through the bulk path."""
+
+    seq: int
+    env: Any
+    verified: VerifiedEnvelope | None = None
+    release: Release | None = None
+    # A report's content, checked before the transaction (or why it would be refused).
+    prepared: ReceivedVersion | Refused | None = None
+    result: ItemResult | None = None
+    refusal: Refused | None = None
+
+    def refuse(self, refusal: Refused) -> None:
+        self.refusal = refusal
+        self.result = ItemResult(self.seq, "refused", refusal.code, refusal.reason)
+
+
+@dataclass
+class _Held:
+    """What this node holds of one report, as the items before the current one left it."""
+
+    origin: str
+    category: str
+    report: Report | None  # the locked row; None for a report first stored by this batch
+    releases: dict[int, tuple[str, int | None]] = field(default_factory=dict)
+    """ver -> (digest, envelope pk; None when stored by this batch)"""
+    latest: tuple[int, str] | None = None
+    current: ReceivedVersion | None = None
+    """the current version when this batch stored it"""
+
+    def add(self, ver: int, digest: str, envelope_pk: int | None) -> None:
+        self.releases[ver] = (digest, envelope_pk)
+        if self.latest is None or ver > self.latest[0]:
+            self.latest = (ver, digest)
+
+
+@dataclass
+class _Accepted:
+    item: _Item
+    verified: VerifiedEnvelope
+    release: Release
+    received: ReceivedVersion
+    hops: list[Any]
+
+
+def _receive_in_bulk(
+    sender: Partner, ordered: list[dict[str, Any]], resolver: Any, now: int
+) -> list[dict[str, Any]]:
+    me = this_node().code
+    policy = own_receiving_policy(sender)
+    items = [_Item(int(entry["seq"]), entry["envelope"]) for entry in ordered]
+    for item in items:  # no writes, no locks: signatures, entitlement, payload, markings
+        try:
+            _check_alone(sender, item, resolver, now, me, policy)
+        except Refused as refusal:
+            item.refuse(refusal)
+    for attempt in range(2):
+        trial = [replace(item) for item in items]  # as the checks above left them
+        try:
+            with transaction.atomic():
+                _decide_and_write(sender, trial, policy)
+            break
+        except IntegrityError as exc:
+            # A concurrent writer stored some of these items first (push and pull at once).
+            # It has committed by now: decide again against what it wrote, then give up on
+            # the bulk path if that collides too.
+            if attempt:
+                raise _BulkAborted from exc
+            log.info("batch from %s collided, deciding it again: %s", sender.code, exc)
+    items = trial
+    # After the commit, as the item-by-item path does: flagging the sender locks its row, which
+    # the batch transaction must not hold while it locks the partners it relays to.
+    _record_refusals(sender, items)
+    results: list[dict[str, Any]] = []
+    for item in items:
+        assert item.result is not None
+        results.append(item.result.as_json())
+    return results
+
+
+def _check_alone(
+    sender: Partner, item: _Item, resolver: Any, now: int, me: str, policy: Policy
+) -> None:
+    """The checks that do not depend on what is stored, in `_receive_one`'s order; a
+    withdrawal's entitlement needs the stored report's category and is decided in order."""
+    try:
+        verified = verify_envelope(item.env, resolver, now)
+    except ProtocolError as exc:
+        raise Refused(exc.code, exc.reason) from None
+    if verified.iss == me:
+        item.result = ItemResult(item.seq, "duplicate")  # our own report, relayed back
+        return
+    if sender.code != verified.iss and sender.code not in verified.relay_kids:
+        raise Refused(
+            "relay_not_countersigned",
+            f"{sender.code} forwarded {verified.iss}'s report without countersigning",
+        )
+    item.verified = verified
+    if verified.is_tombstone:
+        return
+    category = item.env["payload"].get("category")
+    item.release = release_of(
+        verified.iss, category if isinstance(category, str) else "", verified.markings.to_json()
+    )
+    _check_entitled(sender, verified, item.release, policy)
+    # Checked now, outside the transaction; a refusal counts only if the chain checks pass.
+    try:
+        item.prepared = check_received_version(
+            report_id=uuid.UUID(verified.id),
+            origin=verified.iss,
+            version_number=verified.ver,
+            content=_payload_content(verified, dict(item.env)),
+            status=Status.PUBLISHED,
+            details_validated=True,  # by parse_payload
+        )
+    except _ITEM_ERRORS as exc:
+        item.prepared = _refusal_of(exc)
+
+
+def _check_entitled(
+    sender: Partner, verified: VerifiedEnvelope, release: Release, policy: Policy
+) -> None:
+    relayed_by = sender.code if sender.code != verified.iss else None
+    decision = decide(release, policy, relayed_by=relayed_by)
+    if not decision.allowed:
+        raise Refused("not_entitled", decision.reason)
+
+
+def _decide_and_write(sender: Partner, items: list[_Item], policy: Policy) -> None:
+    """Inside the batch transaction: lock and read what is held, decide every item in order
+    against it (and against the items before it), then write everything in bulk."""
+    live = [item for item in items if item.result is None]
+    held = _load_held([uuid.UUID(item.verified.id) for item in live if item.verified])
+    accepted: list[_Accepted] = []
+    receipts: dict[int, Receipt] = {}  # duplicates of releases stored before this batch
+    for item in live:
+        try:
+            outcome = _decide(sender, item, held, policy, receipts)
+        except Refused as refusal:
+            item.refuse(refusal)
+            continue
+        if outcome is not None:
+            accepted.append(outcome)
+            item.result = ItemResult(item.seq, "accepted")
+        else:
+            item.result = ItemResult(item.seq, "duplicate")
+    if accepted:
+        locked = {key: state.report for key, state in held.items() if state.report is not None}
+        versions = record_received_versions([a.received for a in accepted], locked=locked)
+        envelopes = [
+            Envelope(
+                report_id=a.received.report_id,
+                ver=a.verified.ver,
+                typ=a.verified.typ,
+                origin=a.verified.iss,
+                digest=a.verified.digest,
+                body=dict(a.item.env),
+                iat=a.verified.iat,
+                origin_kid=a.verified.origin_kid,
+                received_from=sender.code,
+                hops=a.hops,
+                relay_kids=dict(a.verified.relay_kids),
+                local_version=version.version,
+            )
+            for a, version in zip(accepted, versions, strict=True)
+        ]
+        Envelope.objects.bulk_create(envelopes)
+        new_receipts = [
+            Receipt(envelope=envelope, from_partner=sender.code, hops=a.hops)
+            for a, envelope in zip(accepted, envelopes, strict=True)
+        ]
+    else:
+        envelopes, new_receipts = [], []
+    if receipts or new_receipts:
+        # ignore_conflicts: a copy already received by this path keeps its first receipt
+        # (get_or_create in the item-by-item path).
+        earlier = [receipts[pk] for pk in sorted(receipts)]  # rows taken in one order
+        Receipt.objects.bulk_create([*earlier, *new_receipts], ignore_conflicts=True)
+    if accepted:
+        fan_out_many(
+            [(envelope, a.release) for a, envelope in zip(accepted, envelopes, strict=True)],
+            exclude=[sender.code],
+        )
+
+
+def _load_held(report_ids: list[uuid.UUID]) -> dict[uuid.UUID, _Held]:
+    """The reports and releases held for `report_ids`, one query each; reports are locked in
+    id order (a concurrent batch naming the same reports waits, and never deadlocks)."""
+    if not report_ids:
+        return {}
+    ids = sorted(set(report_ids))
+    held = {
+        report.pk: _Held(report.origin, report.category, report)
+        for report in Report.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+    rows = Envelope.objects.filter(report_id__in=ids).values_list(
+        "report_id", "pk", "ver", "digest"
+    )
+    for report_id, pk, ver, digest in rows:
+        state = held.get(report_id)
+        if state is None:  # stored concurrently since the lock: decide again
+            raise IntegrityError(f"report {report_id} appeared while the batch was read")
+        state.add(ver, digest, pk)
+    return held
+
+
+def _decide(
+    sender: Partner,
+    item: _Item,
+    held: dict[uuid.UUID, _Held],
+    policy: Policy,
+    receipts: dict[int, Receipt],
+) -> _Accepted | None:
+    """`_receive_one` and `_store` for one item, against `held` instead of the database:
+    an accepted item (recorded in `held`), None for a duplicate, or Refused."""
+    verified = item.verified
+    assert verified is not None
+    report_id = uuid.UUID(verified.id)
+    state = held.get(report_id)
+    if verified.is_tombstone:
+        if state is None:
+            raise Refused("unknown_report", _NOT_HELD)
+        item.release = release_of(verified.iss, state.category, verified.markings.to_json())
+        _check_entitled(sender, verified, item.release, policy)
+    assert item.release is not None
+    try:
+        if state is not None and state.origin != verified.iss:
+            raise Refused("conflict", "this report id belongs to another origin")
+        hops = list(item.env.get("unsigned", {}).get("hops", []))
+        same = state.releases.get(verified.ver) if state else None
+        if same is not None:
+            digest, envelope_pk = same
+            if digest != verified.digest:
+                raise Refused("conflict", f"a different release {verified.ver} is already stored")
+            if envelope_pk is not None and envelope_pk not in receipts:
+                receipts[envelope_pk] = Receipt(
+                    envelope_id=envelope_pk, from_partner=sender.code, hops=hops
+                )
+            return None  # a duplicate (if this batch stored it, its receipt is on the way)
+        latest = state.latest if state else None
+        check_chain(verified, *(latest if latest else (None, None)))
+        if verified.is_tombstone:
+            assert state is not None
+            if state.current is not None:
+                current = content_once_stored(state.current)
+            else:
+                report = state.report
+                assert report is not None
+                current = content_of(report.versions.get(version=report.current_version))
+            received = check_received_version(
+                report_id=report_id,
+                origin=verified.iss,
+                version_number=verified.ver,
+                content=_withdrawal_content(verified, dict(item.env), current),
+                status=Status.WITHDRAWN,
+                details_validated=True,  # a stored version's details
+            )
+        else:
+            prepared = item.prepared
+            if isinstance(prepared, Refused):
+                raise prepared
+            assert prepared is not None
+            received = prepared
+    except _ITEM_ERRORS as exc:
+        raise _refusal_of(exc) from None
+    if state is None:
+        state = held[report_id] = _Held(verified.iss, received.content.category, None)
+    state.add(verified.ver, verified.digest, None)
+    state.category = received.content.category
+    state.current = received
+    return _Accepted(item, verified, item.release, received, hops)
+
+
+def _record_refusals(sender: Partner, items: list[_Item]) -> None:
+    refused = [item for item in items if item.refusal is not None]
+    if not refused:
+        return
+    rows = []
+    leak = False
+    for item in refused:
+        assert item.refusal is not None
+        breach = item.refusal.code in BREACH_CODES
+        leak = leak or breach
+        rows.append(
+            _refusal_row(
+                sender.code, item.refusal.code, item.refusal.reason, env=item.env, leak=breach
+            )
+        )
+    with transaction.atomic():
+        Refusal.objects.bulk_create(rows)
+        if leak and sender.code:
+            Partner.objects.filter(code=sender.code).update(suspected_leak=True)
+
+
+def fan_out_many(owed: list[tuple[Envelope, Release]], *, exclude: Iterable[str] = ()) -> list[str]:
+    """`outbox.fan_out` for several new envelopes at once, in their order: the same decisions
+    and the same dense sequence numbers, with one partner read, one lock of the entitled
+    partners (in code order), one insert and one update per partner. Returns the codes owed."""
+    if not owed:
+        return []
+    me = this_node().code
+    excluded = {me, *exclude}
+    partners = list(Partner.objects.filter(status=PartnerStatus.ACTIVE).select_related("policy"))
+    policies = {partner.pk: policy_for(partner) for partner in partners}
+    entitled: list[set[int]] = []
+    for envelope, release in owed:
+        skip = {envelope.origin, *excluded}
+        relayed_by = me if envelope.origin != me else None
+        entitled.append(
+            {
+                partner.pk
+                for partner in partners
+                if partner.code not in skip
+                and decide(release, policies[partner.pk], relayed_by=relayed_by).allowed
+            }
+        )
+    wanted = set().union(*entitled)
+    if not wanted:
+        return []
+    now = timezone.now()
+    locked = list(Partner.objects.select_for_update().filter(pk__in=wanted).order_by("code"))
+    next_seq = {partner.pk: partner.next_seq for partner in locked}
+    deliveries: list[Delivery] = []
+    for (envelope, _), to in zip(owed, entitled, strict=True):
+        for partner in locked:
+            if partner.pk in to:
+                seq = next_seq[partner.pk]
+                next_seq[partner.pk] = seq + 1
+                deliveries.append(
+                    Delivery(partner=partner, envelope=envelope, seq=seq, next_attempt_at=now)
+                )
+    Delivery.objects.bulk_create(deliveries)
+    codes = []
+    for partner in locked:
+        count = next_seq[partner.pk] - partner.next_seq
+        if count:
+            Partner.objects.filter(pk=partner.pk).update(next_seq=F("next_seq") + count)
+            codes.append(partner.code)
+    if codes:
+        from federation.tasks import deliver
+
+        transaction.on_commit(lambda: [deliver.delay(code) for code in codes])
+    return codes

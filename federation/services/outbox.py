@@ -35,6 +35,7 @@ from federation.protocol.envelope import (
     sign_origin,
     signed_digest,
 )
+from federation.protocol.keys import NodeKey
 from federation.selectors import policy_for, release_of
 from reports.models import ReportVersion, Status
 
@@ -145,12 +146,12 @@ def _backoff_seconds(failures: int) -> float:
     return capped * random.uniform(0.5, 1.5)  # jitter, so partners coming back are not stampeded
 
 
-def _wire_body(delivery: Delivery) -> dict[str, Any]:
+def _wire_body(delivery: Delivery, relay_key: NodeKey | None = None) -> dict[str, Any]:
     """The envelope as this node sends it: a relayed one gets our countersignature and a hop."""
     body: dict[str, Any] = dict(delivery.envelope.body)
     me = this_node().code
     if delivery.envelope.origin != me:
-        body = countersign(body, me, current_key(KeyUse.REPORT))
+        body = countersign(body, me, relay_key or current_key(KeyUse.REPORT))
         hops = list(body.get("unsigned", {}).get("hops", []))
         hops.append({"from": me, "to": delivery.partner.code, "at": int(time.time())})
         body["unsigned"] = {"hops": hops}
@@ -193,7 +194,10 @@ def deliver_batch(partner_code: str) -> int:
             return len(rows)
         seqs = [row.seq for row in sendable]
         txn = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{partner.code}:{','.join(map(str, seqs))}"))
-        items = [{"seq": row.seq, "envelope": _wire_body(row)} for row in sendable]
+        me = this_node().code
+        relayed = any(row.envelope.origin != me for row in sendable)
+        relay_key = current_key(KeyUse.REPORT) if relayed else None  # loaded once per batch
+        items = [{"seq": row.seq, "envelope": _wire_body(row, relay_key)} for row in sendable]
         try:
             answer = signed_request(partner, "POST", "/fed/v1/inbox", {"txn": txn, "items": items})
         except PartnerUnreachable as exc:
@@ -204,26 +208,33 @@ def deliver_batch(partner_code: str) -> int:
             _record_failure(partner, sendable, f"refused the batch: {reason}")
             return 0
         results = {r.get("seq"): r for r in answer.body.get("results", []) if isinstance(r, dict)}
-        settled = 0
+        delivered: list[int] = []
+        unsettled: list[Delivery] = []
         for row in sendable:
             result = results.get(row.seq)
             outcome = result.get("result") if result else None
             if outcome in ("accepted", "duplicate"):
-                row.state, row.delivered_at, row.last_error = DeliveryState.DELIVERED, now, ""
-                settled += 1
+                delivered.append(row.pk)
             elif outcome == "refused" and result and result.get("code") not in RETRYABLE_REFUSALS:
                 row.state = DeliveryState.DEAD
                 row.last_error = f"refused: {result.get('code')}: {result.get('reason')}"[:500]
-                settled += 1
+                unsettled.append(row)
             else:
                 row.attempts += 1
                 row.next_attempt_at = now + timedelta(seconds=_backoff_seconds(row.attempts))
                 row.last_error = f"not settled: {result}"[:500]
                 if row.attempts >= settings.FEDERATION_MAX_ATTEMPTS:
                     row.state = DeliveryState.DEAD
-        Delivery.objects.bulk_update(
-            sendable, ["state", "delivered_at", "last_error", "attempts", "next_attempt_at"]
+                unsettled.append(row)
+        # The common case in one UPDATE; bulk_update's per-row CASE cost ~1 ms a row.
+        Delivery.objects.filter(pk__in=delivered).update(
+            state=DeliveryState.DELIVERED, delivered_at=now, last_error=""
         )
+        if unsettled:
+            Delivery.objects.bulk_update(
+                unsettled, ["state", "last_error", "attempts", "next_attempt_at"]
+            )
+        settled = len(delivered) + sum(1 for row in unsettled if row.state == DeliveryState.DEAD)
         Partner.objects.filter(pk=partner.pk).update(
             last_success_at=now, consecutive_failures=0, backoff_until=None, last_error=""
         )

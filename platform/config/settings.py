@@ -246,7 +246,9 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Re-enqueue deliveries whose Celery message Redis lost (the outbox row is the truth).
     "federation-sweep": {"task": "federation.tasks.sweep_outbox", "schedule": 10.0},
-    "federation-catch-up": {"task": "federation.tasks.catch_up_all", "schedule": 60.0},
+    # Catch-up for what pushes never brought (a node restored from backup, a lost tail);
+    # holes seen in pushed sequences trigger a pull at once.
+    "federation-catch-up": {"task": "federation.tasks.catch_up_all", "schedule": 300.0},
     "federation-refresh-manifests": {
         "task": "federation.tasks.refresh_manifests",
         "schedule": 3600.0,

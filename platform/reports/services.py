@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -67,7 +67,9 @@ def normalise_name(name: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", stripped.casefold())).strip()
 
 
-def _check_content(content: ReportContent, origin: str) -> tuple[Marking, dict[str, Any]]:
+def _check_content(
+    content: ReportContent, origin: str, *, details_validated: bool = False
+) -> tuple[Marking, dict[str, Any]]:
     marking = build_marking(
         classification=content.classification,
         rel_to=content.rel_to,
@@ -77,6 +79,8 @@ def _check_content(content: ReportContent, origin: str) -> tuple[Marking, dict[s
     )
     if content.event_start and content.event_end and content.event_end < content.event_start:
         raise ValidationError({"event_end": ["event_end is before event_start"]})
+    if details_validated:
+        return marking, content.details
     try:
         details = validate_details(content.category, content.details)
     except Exception as exc:  # rest_framework ValidationError carries the field structure
@@ -127,6 +131,25 @@ def _derived_entities(details: dict[str, Any]) -> list[EntityInput]:
     return found
 
 
+def _shared_fields(
+    content: ReportContent, marking: Marking, details: dict[str, Any], status: str
+) -> dict[str, Any]:
+    """The fields a version shares with its report's current-version copy."""
+    return {
+        "title": content.title,
+        "category": content.category,
+        "status": status,
+        "classification": int(marking.classification),
+        "rel_to": list(marking.rel_to),
+        "rel_nodes": sorted(NODE_DIRECTORY.expand(marking.rel_to)),
+        "orcon": marking.orcon,
+        "tlp": marking.tlp,
+        "event_start": content.event_start,
+        "event_end": content.event_end,
+        "countries": countries_named(content.category, details),
+    }
+
+
 def _write_version(
     report: Report,
     version_number: int,
@@ -136,21 +159,7 @@ def _write_version(
     status: str,
     author: User | None,
 ) -> ReportVersion:
-    countries = countries_named(content.category, details)
-    rel_nodes = sorted(NODE_DIRECTORY.expand(marking.rel_to))
-    shared = {
-        "title": content.title,
-        "category": content.category,
-        "status": status,
-        "classification": int(marking.classification),
-        "rel_to": list(marking.rel_to),
-        "rel_nodes": rel_nodes,
-        "orcon": marking.orcon,
-        "tlp": marking.tlp,
-        "event_start": content.event_start,
-        "event_end": content.event_end,
-        "countries": countries,
-    }
+    shared = _shared_fields(content, marking, details, status)
     version = ReportVersion.objects.create(
         report=report,
         version=version_number,
@@ -173,9 +182,28 @@ def _write_version(
 
 def _link_entities(version: ReportVersion, items: list[EntityInput]) -> None:
     """Find or create each entity and link it, in four queries however many there are."""
-    if not items:
+    _link_entities_many([(version, items)])
+
+
+def _entity_key(item: EntityInput) -> tuple[str, str, str]:
+    return (item.kind, normalise_name(item.name)[:300], item.country)
+
+
+def _link_entities_many(pairs: Sequence[tuple[ReportVersion, list[EntityInput]]]) -> None:
+    """`_link_entities` for several versions at once, in the same four queries.
+
+    An entity new to this node is named as the first version naming it would have named it
+    alone (within one version, the last item with that normalised key).
+    """
+    wanted: dict[tuple[str, str, str], EntityInput] = {}
+    keyed: list[tuple[ReportVersion, list[tuple[tuple[str, str, str], str]]]] = []
+    for version, items in pairs:
+        keys = [(_entity_key(item), item) for item in items]
+        for key, item in dict(keys).items():
+            wanted.setdefault(key, item)
+        keyed.append((version, [(key, item.role) for key, item in keys]))
+    if not wanted:
         return
-    wanted = {(item.kind, normalise_name(item.name)[:300], item.country): item for item in items}
     names = {key[1] for key in wanted}
     existing = {
         (e.kind, e.normalized_name, e.country): e
@@ -183,24 +211,21 @@ def _link_entities(version: ReportVersion, items: list[EntityInput]) -> None:
     }
     missing = [
         Entity(kind=kind, normalized_name=norm, country=country, name=item.name[:300])
-        for (kind, norm, country), item in wanted.items()
+        # In key order: concurrent writers inserting the same new entities never deadlock.
+        for (kind, norm, country), item in sorted(wanted.items(), key=lambda pair: pair[0])
         if (kind, norm, country) not in existing
     ]
     if missing:
         Entity.objects.bulk_create(missing, ignore_conflicts=True)
         for e in Entity.objects.filter(normalized_name__in={m.normalized_name for m in missing}):
             existing[(e.kind, e.normalized_name, e.country)] = e
-    links = {
-        (existing[(item.kind, normalise_name(item.name)[:300], item.country)].pk, item.role)
-        for item in items
-    }
-    ReportEntity.objects.bulk_create(
-        [
-            ReportEntity(version=version, entity_id=entity_id, role=role)
-            for entity_id, role in links
-        ],
-        ignore_conflicts=True,
-    )
+    links = [
+        ReportEntity(version=version, entity_id=entity_id, role=role)
+        for version, roles in keyed
+        for entity_id, role in dict.fromkeys((existing[key].pk, role) for key, role in roles)
+    ]
+    if links:
+        ReportEntity.objects.bulk_create(links, ignore_conflicts=True)
 
 
 def _check_publish_right(user: User, status: str) -> None:
@@ -307,11 +332,15 @@ def record_received_version(
     version_number: int,
     content: ReportContent,
     status: str,
+    details_validated: bool = False,
+    report: Report | None = None,
 ) -> ReportVersion:
     """Store a version a partner released to this node. The caller verified its signature and
-    this node's entitlement; the content is checked here exactly as a local write is."""
-    marking, details = _check_content(content, origin)
-    report = Report.objects.select_for_update().filter(pk=report_id).first()
+    this node's entitlement; the content is checked here exactly as a local write is (the
+    caller may say it already validated the details, and pass the report it locked)."""
+    marking, details = _check_content(content, origin, details_validated=details_validated)
+    if report is None:
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
     if report is None:
         report = Report(
             id=report_id,
@@ -326,6 +355,118 @@ def record_received_version(
     version = _write_version(report, version_number, content, marking, details, status, None)
     _after_version(version)
     return version
+
+
+@dataclass(frozen=True)
+class ReceivedVersion:
+    """A version a partner released to this node, checked as `record_received_version` checks
+    it (`check_received_version`) and not yet written (`record_received_versions`)."""
+
+    report_id: uuid.UUID
+    origin: str
+    version_number: int
+    content: ReportContent
+    status: str
+    marking: Marking
+    details: dict[str, Any]
+
+
+def check_received_version(
+    *,
+    report_id: uuid.UUID,
+    origin: str,
+    version_number: int,
+    content: ReportContent,
+    status: str,
+    details_validated: bool = False,
+) -> ReceivedVersion:
+    """The content checks of `record_received_version`, without writing anything: raises
+    MarkingError or ValidationError exactly as it would."""
+    marking, details = _check_content(content, origin, details_validated=details_validated)
+    return ReceivedVersion(report_id, origin, version_number, content, status, marking, details)
+
+
+def content_once_stored(received: ReceivedVersion) -> ReportContent:
+    """What `content_of` reads back for `received` once it is written (a withdrawal received
+    in the same batch starts from it)."""
+    marking = received.marking
+    return replace(
+        received.content,
+        classification=marking.classification.name,
+        rel_to=list(marking.rel_to),
+        orcon=marking.orcon,
+        tlp=marking.tlp,
+        details=dict(received.details),
+        entities=[e for e in received.content.entities if e.role not in _DERIVED_ROLES],
+    )
+
+
+def record_received_versions(
+    versions: Sequence[ReceivedVersion], *, locked: Mapping[uuid.UUID, Report]
+) -> list[ReportVersion]:
+    """`record_received_version` for many versions at once, in bulk, applied in order: the
+    same rows, and VERSION_HOOKS run once per version, in order, after all rows are written.
+
+    The caller checked each version (`check_received_version`), locked the reports that exist
+    (`locked`, by id) and wraps the call in its transaction. A report not in `locked` is
+    created; if it exists after all, the insert raises IntegrityError.
+    """
+    if not versions:
+        return []
+    now = timezone.now()
+    created: dict[uuid.UUID, Report] = {}
+    changed: dict[uuid.UUID, Report] = {}
+    rows: list[ReportVersion] = []
+    links: list[tuple[ReportVersion, list[EntityInput]]] = []
+    fields: list[str] = []
+    for received in versions:
+        content = received.content
+        report = locked.get(received.report_id) or created.get(received.report_id)
+        if report is None:
+            report = Report(
+                id=received.report_id,
+                origin=received.origin,
+                current_version=received.version_number,
+                updated_at=now,
+                title=content.title,
+                category=content.category,
+            )
+            created[received.report_id] = report
+        elif report.origin != received.origin:
+            raise PermissionDenied(
+                f"report {received.report_id} belongs to {report.origin}, not {received.origin}"
+            )
+        elif received.report_id not in created:
+            changed[received.report_id] = report
+        shared = _shared_fields(content, received.marking, received.details, received.status)
+        version = ReportVersion(
+            report=report,
+            version=received.version_number,
+            summary=content.summary,
+            source_reliability=content.source_reliability,
+            info_credibility=content.info_credibility,
+            details=received.details,
+            change_note=content.change_note,
+            author=None,
+            **shared,
+        )
+        rows.append(version)
+        links.append((version, [*content.entities, *_derived_entities(received.details)]))
+        for key, value in shared.items():
+            setattr(report, key, value)
+        report.current_version = received.version_number
+        report.updated_at = now
+        fields = [*shared, "current_version", "updated_at"]
+    with transaction.atomic(savepoint=False):
+        if created:  # inserted in id order, as concurrent batches insert them: no deadlock
+            Report.objects.bulk_create([created[key] for key in sorted(created)])
+        ReportVersion.objects.bulk_create(rows)
+        _link_entities_many(links)
+        if changed:
+            Report.objects.bulk_update(list(changed.values()), fields)
+        for version in rows:
+            _after_version(version)
+    return rows
 
 
 def content_of(version: ReportVersion) -> ReportContent:

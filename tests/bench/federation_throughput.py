@@ -47,6 +47,9 @@ def main() -> None:
         extra_env={"FEDERATION_BATCH_SIZE": "100"},
         web_workers=2,
         worker_concurrency=2,
+        # Delivery, verification and storage only: the scoring queue (its own worker pool in a
+        # deployment) is measured by scoring_pipeline.py and would compete for the same 2 cores.
+        worker_queues="default,federation",
     )
     print("preparing two nodes...", flush=True)
     net.prepare(fresh=True)
