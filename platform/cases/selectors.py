@@ -3,16 +3,19 @@ it only the reports they may see."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Value
+from django.db.models.functions import Floor, Least
 
 from accounts.selectors import clearance_of
 from reports.models import Report
 from reports.selectors import visible_reports
 
-from .models import Case, CaseScore
+from .models import Case, CaseOverride, CaseScore
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,191 @@ def ranked_cases(
 
 def case_reports(user: AbstractBaseUser | AnonymousUser, case: Case) -> QuerySet[Report]:
     return visible_reports(user).filter(case_member__case=case).order_by("-updated_at")
+
+
+def _queue_rows(
+    user: AbstractBaseUser | AnonymousUser,
+    filters: CaseFilters,
+    search: str | None,
+    event_from: date | None,
+    event_to: date | None,
+    among: Sequence[int] | None,
+) -> QuerySet[CaseScore]:
+    rows = ranked_cases(user, filters)
+    if among is not None:
+        rows = rows.filter(case_id__in=list(among))
+    elif search:
+        rows = rows.filter(case__title__icontains=search)
+    if event_from is not None:
+        rows = rows.filter(case__latest_event__gte=event_from)
+    if event_to is not None:
+        rows = rows.filter(case__latest_event__lte=event_to)
+    return rows
+
+
+def cases_titled(
+    user: AbstractBaseUser | AnonymousUser, text: str, *, cap: int = 2000
+) -> list[int] | None:
+    """Ids of the visible cases whose title contains `text`, or None when more than `cap` do.
+
+    Titles have no index a substring search can use: one scan finds a rare title's few cases
+    (the queue then reads just those), where a walk of the queue index would join every case
+    row in turn, once per level and again to count. A common word stops the scan early, and
+    the walk finds matches quickly then.
+    """
+    ids = list(
+        visible_cases(user).filter(title__icontains=text).values_list("pk", flat=True)[: cap + 1]
+    )
+    return ids if len(ids) <= cap else None
+
+
+def ranked_cases_page(
+    user: AbstractBaseUser | AnonymousUser,
+    filters: CaseFilters,
+    *,
+    classification: int | None = None,
+    search: str | None = None,
+    event_from: date | None = None,
+    event_to: date | None = None,
+    among: Sequence[int] | None = None,
+    after: tuple[float, int] | None = None,
+    before: tuple[float, int] | None = None,
+    limit: int = 25,
+) -> list[CaseScore]:
+    """One page of `ranked_cases` by keyset on (score desc, case id): the rows after the
+    `after` key (or, going back, the rows just before the `before` key, still in queue order).
+
+    The stored order is the `case_queue` index (classification, -score, case); a query over
+    several levels would have to read and sort every visible row, so each visible level is
+    walked on its own (an index range scan that stops after `limit` rows, all in one UNION ALL
+    query), the few keys found are merged here, and only the page's rows are then read.
+    Returns up to `limit` rows; callers ask for one more to know if there is a next page.
+    `among` limits the page to those case ids (see `cases_titled`).
+    """
+    clearance = clearance_of(user)
+    if clearance is None:
+        return []
+    levels = list(range(1, int(clearance) + 1))
+    if classification is not None:
+        levels = [classification] if classification in levels else []
+    rows = _queue_rows(user, filters, search, event_from, event_to, among)
+    backwards = before is not None and after is None
+    if after is not None:
+        score, case_id = after
+        rows = rows.filter(score__lte=score).exclude(score=score, case_id__lte=case_id)
+    elif before is not None:
+        score, case_id = before
+        rows = rows.filter(score__gte=score).exclude(score=score, case_id__gte=case_id)
+        rows = rows.order_by("score", "-case_id")
+    # Keys first (an index range scan per level), then the rows of the page only.
+    per_level = [
+        rows.filter(classification=level).values_list("score", "case_id")[:limit]
+        for level in levels
+    ]
+    keys: list[tuple[float, int]] = []
+    if per_level:  # one round trip: (...) UNION ALL (...), each still a bounded index scan
+        keys = (
+            list(per_level[0].union(*per_level[1:], all=True))
+            if len(per_level) > 1
+            else list(per_level[0])
+        )
+    keys.sort(key=lambda key: (-key[0], key[1]))
+    chosen = keys[-limit:] if backwards else keys[:limit]
+    found = {
+        row.case_id: row
+        for row in ranked_cases(user, CaseFilters())
+        .defer("case__features", "case__keys", "case__links")
+        .filter(case_id__in=[case_id for _, case_id in chosen])
+    }
+    return [found[case_id] for _, case_id in chosen if case_id in found]
+
+
+def count_ranked_cases(
+    user: AbstractBaseUser | AnonymousUser,
+    filters: CaseFilters,
+    *,
+    classification: int | None = None,
+    search: str | None = None,
+    event_from: date | None = None,
+    event_to: date | None = None,
+    among: Sequence[int] | None = None,
+    cap: int | None = None,
+) -> int:
+    """How many scored cases the user may see under these filters (at most `cap` counted)."""
+    rows = _queue_rows(user, filters, search, event_from, event_to, among)
+    if classification is not None:
+        rows = rows.filter(classification=classification)
+    if cap is not None:
+        return rows.order_by().values("case_id")[:cap].count()
+    return rows.order_by().count()
+
+
+def score_histogram(user: AbstractBaseUser | AnonymousUser, bins: int = 10) -> list[int]:
+    """Visible cases per score band: `bins` equal bands over 0-100 (100 falls in the last)."""
+    clearance = clearance_of(user)
+    counts = [0] * bins
+    if clearance is None:
+        return counts
+    width = 100 / bins
+    rows = (
+        CaseScore.objects.filter(classification__lte=int(clearance))
+        .annotate(
+            band=Least(
+                Floor(F("score") / Value(width)), Value(float(bins - 1)), output_field=FloatField()
+            )
+        )
+        .values("band")
+        .annotate(n=Count("case_id"))
+    )
+    for row in rows:
+        counts[max(int(row["band"]), 0)] += row["n"]
+    return counts
+
+
+def highest_visible_level(user: AbstractBaseUser | AnonymousUser) -> int | None:
+    """The highest classification among the scored cases the user may see."""
+    found = ranked_cases(user, CaseFilters()).order_by().aggregate(level=Max("classification"))
+    return found["level"]
+
+
+def search_visible_cases(
+    user: AbstractBaseUser | AnonymousUser,
+    text: str,
+    *,
+    classification: int | None = None,
+    exclude: int | None = None,
+    limit: int = 20,
+) -> list[Case]:
+    """Cases the user may see whose title contains `text` (or whose number it is)."""
+    text = text.strip()
+    if not text:
+        return []
+    cases = visible_cases(user)
+    if classification is not None:
+        cases = cases.filter(classification=classification)
+    if exclude is not None:
+        cases = cases.exclude(pk=exclude)
+    match = Q(title__icontains=text)
+    if text.lstrip("#").isdigit():
+        match |= Q(pk=int(text.lstrip("#")))
+    return list(
+        cases.filter(match)
+        .select_related("scored")
+        .defer("features", "keys", "links")
+        .order_by("-scored__score", "pk")[:limit]
+    )
+
+
+def case_of_report(user: AbstractBaseUser | AnonymousUser, report: Report) -> Case | None:
+    """The case holding `report`, if the user may see it."""
+    return visible_cases(user).filter(members__report=report).defer("features").first()
+
+
+def case_overrides(user: AbstractBaseUser | AnonymousUser, case: Case) -> QuerySet[CaseOverride]:
+    """Analysts' merges and splits touching the reports of `case` the user may see."""
+    ids = case_reports(user, case).values("pk")
+    return (
+        CaseOverride.objects.filter(Q(report_a__in=ids) | Q(report_b__in=ids))
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )

@@ -110,17 +110,21 @@ def _case_fields(docs: Sequence[dict[str, Any]], links: Iterable[Any]) -> dict[s
         "countries": countries,
         "origins": sorted({d["origin"] for d in docs}),
         "report_count": len(docs),
-        "links": [
-            {
-                "a": link.a,
-                "b": link.b,
-                "reason": link.reason,
-                "detail": link.detail,
-                "score": link.score,
-            }
-            for link in links
-        ],
+        "links": [_link_json(link) for link in links],
         "latest_event": date.fromisoformat(latest) if latest else None,
+    }
+
+
+def _link_json(link: Any) -> dict[str, Any]:
+    """A grouping Link, or one already stored as JSON (merges carry stored links along)."""
+    if isinstance(link, dict):
+        return dict(link)
+    return {
+        "a": link.a,
+        "b": link.b,
+        "reason": link.reason,
+        "detail": link.detail,
+        "score": link.score,
     }
 
 
@@ -464,13 +468,14 @@ def merge_cases(case_ids: Sequence[int], user: Any) -> Case:
         ]
     )
     keep = cases[0]
+    merged_links = [link for case in cases for link in case.links]  # every case's evidence
     CaseMember.objects.filter(case__in=cases[1:]).update(case=keep)
     for other in cases[1:]:
         other.delete()
     docs = report_documents(reports)
     config = active_config()
     features, explained = _store_features([docs], config, active_index())
-    _apply(keep, docs, keep.links, features[0])
+    _apply(keep, docs, merged_links, features[0])
     _save_scored(keep, explained["rows"][0], config.version)
     return keep
 

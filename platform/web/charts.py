@@ -1,4 +1,5 @@
-"""Charts drawn on the server as SVG, from the reports the user may see and nothing else.
+"""Charts drawn on the server as SVG, from the reports (and the scored cases) the user may see
+and nothing else.
 
 Each chart is a small geometry object the template turns into `<svg>` (with a `<title>` per bar
 for screen readers and tooltips) plus the same numbers as a table.
@@ -16,6 +17,7 @@ from django.db.models import Count, F, Max, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from cases.selectors import highest_visible_level, score_histogram
 from core.nodes import NODE_DIRECTORY
 from reports.models import Category, Report, ReportVersion, Status
 from reports.selectors import visible_reports
@@ -75,11 +77,27 @@ class HorizontalBars:
 
 
 @dataclass
+class Histogram:
+    """Cases per score band (0-100 points), one column per band."""
+
+    width: int
+    height: int
+    rects: list[Rect] = field(default_factory=list)
+    x_ticks: list[Tick] = field(default_factory=list)
+    y_ticks: list[Tick] = field(default_factory=list)
+    table: list[tuple[str, int]] = field(default_factory=list)
+    total: int = 0
+    plot_left: int = 40
+    plot_bottom: int = 0
+
+
+@dataclass
 class Charts:
     over_time: StackedColumns
     by_origin: HorizontalBars
     routes: HorizontalBars
-    levels: list[int]  # classifications of the reports counted (for the banner)
+    risk: Histogram
+    levels: list[int]  # classifications of the reports and cases counted (for the banner)
     counted: int
 
 
@@ -211,13 +229,55 @@ def route_legs(reports: QuerySet[Report], top: int = 10) -> list[tuple[str, int]
     return sorted(legs.items(), key=lambda item: (-item[1], item[0]))[:top]
 
 
+def risk_histogram(counts: list[int]) -> Histogram:
+    """Columns of visible cases per score band (`cases.selectors.score_histogram`)."""
+    width, height, left, bottom, top = 560, 260, 48, 44, 12
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    chart = Histogram(width=width, height=height, plot_left=left, plot_bottom=height - bottom)
+    scale_max = _nice_max(max(counts, default=0) or 1)
+    bands = len(counts)
+    slot = plot_w / bands if bands else plot_w
+    step = 100 / bands if bands else 100
+    for index, n in enumerate(counts):
+        low, high = round(index * step), round((index + 1) * step)
+        label = f"{low}–{high}"
+        x = left + index * slot
+        h = plot_h * n / scale_max
+        noun = "case" if n == 1 else "cases"
+        if n:
+            chart.rects.append(
+                Rect(
+                    round(x + 1, 1),
+                    round(height - bottom - h, 1),
+                    round(slot - 2, 1),
+                    round(h, 1),
+                    BAR_COLOUR,
+                    f"score {label}: {n} {noun}",
+                )
+            )
+        chart.table.append((label, n))
+        chart.x_ticks.append(Tick(round(x, 1), height - bottom + 16, str(low)))
+    chart.x_ticks.append(Tick(round(left + bands * slot, 1), height - bottom + 16, "100"))
+    for tick in range(5):
+        value = scale_max * tick // 4
+        chart.y_ticks.append(
+            Tick(left - 6, round(height - bottom - plot_h * tick / 4, 1), str(value))
+        )
+    chart.total = sum(counts)
+    return chart
+
+
 def build_charts(user: AbstractBaseUser | AnonymousUser, months: int = 12) -> Charts:
     reports = charted_reports(user)
     levels = [] if not reports.exists() else [int(reports.aggregate(m=Max("classification"))["m"])]
+    case_level = highest_visible_level(user)
+    if case_level is not None:
+        levels.append(int(case_level))
     return Charts(
         over_time=over_time(reports, months),
         by_origin=by_origin(reports),
         routes=horizontal(route_legs(reports)),
+        risk=risk_histogram(score_histogram(user)),
         levels=levels,
         counted=reports.count(),
     )

@@ -164,3 +164,109 @@ class RevokeForm(forms.Form):
 
 class RotateForm(forms.Form):
     use = forms.ChoiceField(choices=[(KeyUse.REPORT, "report"), (KeyUse.REQUEST, "request")])
+
+
+class CaseFilterForm(forms.Form):
+    """Filters of the triage queue; an invalid value is ignored (and shown as an error)."""
+
+    q = forms.CharField(label="Title contains", max_length=100, required=False)
+    category = forms.ChoiceField(
+        label="Category",
+        required=False,
+        choices=[("", "Any category"), *Category.choices, ("mixed", "Mixed categories")],
+    )
+    country = forms.RegexField(
+        label="Country",
+        regex=r"^[A-Za-z]{2}$",
+        required=False,
+        max_length=2,
+        error_messages={"invalid": "A two-letter ISO code, e.g. SG"},
+    )
+    origin = forms.ChoiceField(label="Origin partner", required=False)
+    classification = forms.ChoiceField(label="Classification", required=False)
+    event_from = forms.DateField(
+        label="Latest event from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    event_to = forms.DateField(
+        label="Latest event to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    min_score = forms.FloatField(
+        label="Minimum score",
+        required=False,
+        min_value=0,
+        max_value=100,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+
+    def __init__(self, *args: Any, clearance: Classification, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        origins = [(code, f"{code.upper()} – {node_name(code)}") for code in NODE_DIRECTORY.codes()]
+        origin = self.fields["origin"]
+        level = self.fields["classification"]
+        assert isinstance(origin, forms.ChoiceField)
+        assert isinstance(level, forms.ChoiceField)
+        origin.choices = [("", "Any origin"), *origins]
+        level.choices = [("", "Any level"), *_level_choices(clearance)]
+
+    def cleaned(self) -> dict[str, Any]:
+        """The valid filters (invalid fields drop out of cleaned_data; the others still apply)."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        data = self.cleaned_data
+        level = data.get("classification")
+        min_score = data.get("min_score")
+        return {
+            "category": data.get("category") or None,
+            "country": (data.get("country") or "").upper() or None,
+            "origin": data.get("origin") or None,
+            "min_score": min_score if min_score is not None else None,
+            "classification": int(Classification[level]) if level else None,
+            "search": (data.get("q") or "").strip() or None,
+            "event_from": data.get("event_from"),
+            "event_to": data.get("event_to"),
+        }
+
+
+class MergeForm(forms.Form):
+    """Other cases to merge into this one: typed numbers and/or ticked search results (both
+    are checked by the view: a case the user may not see is "not found", never "secret")."""
+
+    case_numbers = forms.CharField(
+        label="Case numbers to merge into this one",
+        max_length=500,
+        required=False,
+        help_text="Separated by commas or spaces, e.g. 12, 40; or search and tick cases below",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        tokens = (data.get("case_numbers") or "").replace(",", " ").split()
+        getlist = getattr(self.data, "getlist", None)
+        tokens += list(getlist("cases")) if getlist else []
+        numbers: list[int] = []
+        for token in tokens:
+            text = str(token).strip().lstrip("#")
+            if not text.isdigit() or len(text) > 12:
+                self.add_error("case_numbers", f"“{token}” is not a case number")
+                return data
+            numbers.append(int(text))
+        if not numbers and "case_numbers" not in self.errors:
+            self.add_error("case_numbers", "Give at least one other case to merge")
+        data["numbers"] = list(dict.fromkeys(numbers))
+        return data
+
+
+class SplitForm(forms.Form):
+    reports = forms.MultipleChoiceField(
+        label="Reports to move out into a new case",
+        choices=[],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick the reports to move out"},
+    )
+
+    def __init__(self, *args: Any, reports: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["reports"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = reports

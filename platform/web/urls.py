@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import audit, auth, charts, editor, home, reports, static, trust
+from .views import audit, auth, cases, charts, editor, home, reports, static, trust
 
 app_name = "web"
 
@@ -11,6 +11,15 @@ urlpatterns = [
     path("login/enrol/", auth.enrol_view, name="login-enrol"),
     path("logout/", auth.logout_view, name="logout"),
     path("admin/login/", auth.admin_login_redirect, name="admin-login"),
+    path("cases/", cases.case_queue, name="cases"),
+    path("cases/<int:case_id>/", cases.case_detail, name="case-detail"),
+    path("cases/<int:case_id>/merge/", cases.case_merge, name="case-merge"),
+    path("cases/<int:case_id>/split/", cases.case_split, name="case-split"),
+    path(
+        "cases/<int:case_id>/merge/candidates/",
+        cases.merge_candidates,
+        name="case-merge-candidates",
+    ),
     path("reports/", reports.report_list, name="reports"),
     path("reports/new/", editor.report_new, name="report-new"),
     path("reports/preview/", editor.release_preview_fragment, name="report-preview"),

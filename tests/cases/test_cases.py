@@ -222,3 +222,26 @@ def test_offline_command_ranks_a_jsonl_file(tmp_path: Path) -> None:
     assert lines
     scores = [line["score"] for line in lines]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_merging_cases_keeps_the_links_that_formed_them(
+    author: Any, client_for: Callable[..., APIClient]
+) -> None:
+    a1 = publish(author, details=details("Northwind Trading Pte Ltd", "L-1"))
+    a2 = publish(author, details=details("Northwind Trading Pte Ltd", "L-2"))
+    b1 = publish(author, details=details("Blue Crane Logistics Sdn Bhd", "L-3"))
+    b2 = publish(author, details=details("Blue Crane Logistics Sdn Bhd", "L-4"))
+    regroup_all()
+    case_a = Case.objects.get(members__report_id=a1)
+    case_b = Case.objects.get(members__report_id=b1)
+    assert case_a.links
+    assert case_b.links
+    merged = client_for(Role.ANALYST, "SECRET").post(
+        f"/api/v1/cases/{case_a.pk}/merge/", {"cases": [case_b.pk]}, format="json"
+    )
+    assert merged.status_code == 200, merged.content
+    kept = Case.objects.get(pk=case_a.pk)
+    assert {str(m.report_id) for m in kept.members.all()} == {a1, a2, b1, b2}
+    linked = {frozenset((link["a"], link["b"])) for link in kept.links}
+    assert frozenset((a1, a2)) in linked
+    assert frozenset((b1, b2)) in linked

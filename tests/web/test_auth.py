@@ -181,7 +181,9 @@ def test_the_admin_signs_in_through_the_second_factor(db: Any) -> None:
     assert response["Location"] == "/login/?next=%2Fadmin%2F"
 
 
-@pytest.mark.parametrize("url", ["/reports/", "/charts/", "/trust/partners/", "/audit/"])
+@pytest.mark.parametrize(
+    "url", ["/cases/", "/cases/1/", "/reports/", "/charts/", "/trust/partners/", "/audit/"]
+)
 def test_pages_send_strangers_to_sign_in(db: Any, url: str) -> None:
     response = Client().get(url)
     assert response.status_code == 302
@@ -199,6 +201,18 @@ def test_open_redirects_are_refused(make_web_user: Any) -> None:
     )
     done = client.post("/login/verify/", {"code": code_for(user)})
     assert done["Location"] == "/"
+
+
+def test_a_failed_password_keeps_where_the_user_was_going(make_web_user: Any) -> None:
+    user = make_web_user()
+    client = Client()
+    wrong = client.post(
+        "/login/?next=/charts/", {"username": user.username, "password": "wrong", "next": ""}
+    )
+    assert 'name="next" value="/charts/"' in html(wrong)
+    client.post("/login/", {"username": user.username, "password": PASSWORD, "next": "/charts/"})
+    done = client.post("/login/verify/", {"code": code_for(user)})
+    assert done["Location"] == "/charts/"
 
 
 def test_an_account_without_a_role_cannot_sign_in(db: Any) -> None:

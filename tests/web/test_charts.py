@@ -82,7 +82,7 @@ def test_no_reports_no_bars(client_as: Any, db: Any) -> None:
     page = html(client_as(Role.ANALYST, "SECRET").get("/charts/"))
     assert "0 reports counted." in page
     assert bars(page) == []
-    assert "No risk scores yet" in page
+    assert "No scored cases to show yet." in page
     assert 'class="banner banner-' not in page
 
 

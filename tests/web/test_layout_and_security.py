@@ -35,10 +35,31 @@ def test_text_and_link_colours_pass_wcag_aa() -> None:
         assert contrast(foreground, "#f3f2f1") >= 4.5  # panels
 
 
+def case_urls(make_report: Any) -> list[str]:
+    """The queue and a case view, with a case of two linked reports."""
+    from cases.models import Case
+    from cases.services import regroup_all
+
+    version = make_report(classification="CONFIDENTIAL")
+    make_report(classification="CONFIDENTIAL", title="The same consignee again")
+    make_report(
+        classification="CONFIDENTIAL",
+        title="Another case",
+        details={
+            "items": [{"model": "H20", "quantity": 8}],
+            "consignee": {"name": "Invented Other Consignee Ltd", "country": "AE"},
+        },
+    )
+    regroup_all()
+    case = Case.objects.get(members__report_id=version.report_id)
+    return ["/cases/", f"/cases/{case.pk}/"]
+
+
 def test_pages_load_nothing_from_outside(client_as: Any, make_report: Any) -> None:
     version = make_report()
     client = client_as(Role.RELEASER)
-    for url in ("/reports/", f"/reports/{version.report_id}/", "/reports/new/", "/charts/"):
+    urls = [*case_urls(make_report), f"/reports/{version.report_id}/", "/reports/new/"]
+    for url in ("/reports/", *urls, "/charts/"):
         page = html(client.get(url))
         for attribute in re.findall(r'(?:src|href)="([^"]+)"', page):
             assert not attribute.startswith(("http:", "https:", "//")), (url, attribute)
@@ -71,7 +92,8 @@ def test_pages_carry_a_strict_csp_and_are_not_cached(client_as: Any) -> None:
 def test_no_inline_scripts_or_styles(client_as: Any, make_report: Any) -> None:
     version = make_report()
     client = client_as(Role.RELEASER)
-    for url in ("/reports/", f"/reports/{version.report_id}/", "/reports/new/", "/charts/"):
+    urls = [*case_urls(make_report), f"/reports/{version.report_id}/", "/reports/new/"]
+    for url in ("/reports/", *urls, "/charts/"):
         page = html(client.get(url))
         assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) is None, url
         assert "<style" not in page, url
@@ -84,6 +106,7 @@ def test_every_page_with_classified_content_has_banners_top_and_bottom(
     version = make_report(classification="CONFIDENTIAL")
     client = client_as(Role.RELEASER)
     for url in (
+        *case_urls(make_report),
         "/reports/",
         f"/reports/{version.report_id}/",
         f"/reports/{version.report_id}/edit/",
@@ -103,6 +126,12 @@ def test_form_controls_have_labels(client_as: Any, make_report: Any) -> None:
     client = client_as(Role.RELEASER)
     admin = client_as(Role.TRUST_ADMIN)
     pages = [client.get("/reports/new/"), client.get("/reports/"), client.get("/charts/")]
+    pages += [client.get(url) for url in case_urls(make_report)]
+    case_page = pages[-1]
+    case_id = case_page.request["PATH_INFO"].split("/")[2]
+    candidates = client.get(f"/cases/{case_id}/merge/candidates/", {"q": "another"})
+    assert 'type="checkbox" name="cases"' in html(candidates)
+    pages.append(candidates)
     pages += [admin.get("/trust/partners/new/"), admin.get("/trust/keys/")]
     for response in pages:
         page = html(response)

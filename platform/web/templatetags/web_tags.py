@@ -15,6 +15,7 @@ from ..access import fully_signed_in
 register = template.Library()
 
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
+    ("web:cases", "Cases", (Role.ANALYST, Role.RELEASER, Role.TRUST_ADMIN, Role.AUDITOR)),
     ("web:reports", "Reports", (Role.ANALYST, Role.RELEASER, Role.TRUST_ADMIN, Role.AUDITOR)),
     ("web:report-new", "New report", (Role.ANALYST, Role.RELEASER)),
     ("web:charts", "Charts", (Role.ANALYST, Role.RELEASER, Role.TRUST_ADMIN, Role.AUDITOR)),

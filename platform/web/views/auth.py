@@ -102,7 +102,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/auth/login.html",
-        {"form": form, "error": error, "next": request.GET.get("next", "")},
+        # a failed attempt keeps where the user was going
+        {
+            "form": form,
+            "error": error,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+        },
         status=status,
     )
 

@@ -15,4 +15,4 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("web:partners")
     if role == Role.AUDITOR:
         return redirect("web:audit")
-    return redirect("web:reports")
+    return redirect("web:cases")  # analysts and releasers start at the triage queue

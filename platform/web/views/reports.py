@@ -1,4 +1,4 @@
-"""Report list (triage queue placeholder) and report view, with withdrawal."""
+"""Report list and report view, with withdrawal (the triage queue of cases is `views.cases`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import clearance_of
 from audit.services import record
+from cases.selectors import case_of_report
 from core.markings import Classification, Marking
 from core.selectors import this_node
 from exportcontrol.catalogue import lookup
@@ -140,6 +141,7 @@ def _detail_context(
         "details": _details_view(shown),
         "entities": list(shown.links.select_related("entity").order_by("role", "entity__name")),
         "provenance": provenance_of(report),
+        "case": case_of_report(request.user, report),
         "origin_name": node_name(report.origin),
         "may_edit": own
         and report.status != Status.WITHDRAWN

@@ -1,0 +1,408 @@
+"""The triage queue (cases ranked by risk) and the case view, with merge and split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.selectors import clearance_of
+from audit.services import record
+from cases import selectors
+from cases.models import Case, CaseOverride, CaseScore
+from core.markings import Classification, Marking
+from core.selectors import this_node
+from federation.selectors import provenance_of
+from reports.models import Category, Report, ReportVersion
+
+from .. import services as web_services
+from ..access import AUTHORS, READERS, current_user, has_role, role_required
+from ..case_charts import (
+    ContributionBar,
+    TimelineEntry,
+    contribution_bar,
+    route_diagram,
+    timeline,
+)
+from ..forms import CaseFilterForm, MergeForm, SplitForm
+from ..marking import page_banner
+from ..triage import Cursor, Signature, explain, origin_label, signature_of
+
+PAGE_SIZE = 25
+COUNT_CAP = 10_000  # counting every visible case at a million reports would cost more than a page
+LINK_REASONS = {
+    "serial": "Same chip serial number",
+    "shipment_ref": "Same shipment reference",
+    "consignee": "Same consignee",
+    "customer": "Same customer",
+    "organisation": "Same organisation",
+    "entity_name": "Similar entity name",
+}
+
+
+def _clearance(request: HttpRequest) -> Classification:
+    return clearance_of(request.user) or Classification.OFFICIAL
+
+
+def _category_label(value: str) -> str:
+    return "Mixed categories" if value == "mixed" else dict(Category.choices).get(value, value)
+
+
+# --------------------------------------------------------------------------------------------
+# Triage queue
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    rank: int
+    scored: CaseScore
+    case: Case
+    category: str
+    bar: ContributionBar
+    cursor: str
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    has_previous: bool
+    has_next: bool
+
+    @property
+    def first_rank(self) -> int:
+        return self.rows[0].rank if self.rows else 0
+
+    @property
+    def last_rank(self) -> int:
+        return self.rows[-1].rank if self.rows else 0
+
+    @property
+    def previous_cursor(self) -> str:
+        return self.rows[0].cursor if self.rows else ""
+
+    @property
+    def next_cursor(self) -> str:
+        return self.rows[-1].cursor if self.rows else ""
+
+
+def _queue_page(
+    request: HttpRequest, filters: selectors.CaseFilters, extra: dict[str, Any]
+) -> QueuePage:
+    user = request.user
+    after = Cursor.decode(request.GET.get("after"))
+    before = None if after else Cursor.decode(request.GET.get("before"))
+    found: list[CaseScore] = []
+    first_rank, has_previous, has_next = 1, False, False
+    if before is not None:
+        found = selectors.ranked_cases_page(
+            user, filters, **extra, before=before.key, limit=PAGE_SIZE + 1
+        )
+        has_previous = len(found) > PAGE_SIZE
+        found = found[-PAGE_SIZE:]
+        first_rank, has_next = before.rank - len(found), True
+        if not has_previous:  # back at the top: show a full first page
+            before = None
+    if before is None:
+        found = selectors.ranked_cases_page(
+            user, filters, **extra, after=after.key if after else None, limit=PAGE_SIZE + 1
+        )
+        has_next = len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE]
+        has_previous = after is not None
+        first_rank = after.rank + 1 if after else 1
+    rows = []
+    for offset, scored in enumerate(found):
+        rank = first_rank + offset
+        explanation = explain(
+            scored.score, scored.baseline, scored.contributions, scored.config_version
+        )
+        rows.append(
+            QueueRow(
+                rank=rank,
+                scored=scored,
+                case=scored.case,
+                category=_category_label(scored.case.category),
+                bar=contribution_bar(scored.score, scored.baseline, explanation.lines),
+                cursor=Cursor(scored.score, scored.case_id, rank).encode(),
+            )
+        )
+    return QueuePage(rows, has_previous, has_next)
+
+
+@role_required(*READERS)
+def case_queue(request: HttpRequest) -> HttpResponse:
+    form = CaseFilterForm(request.GET or None, clearance=_clearance(request))
+    chosen = form.cleaned()
+    filters = selectors.CaseFilters(
+        category=chosen.get("category"),
+        country=chosen.get("country"),
+        origin=chosen.get("origin"),
+        min_score=chosen.get("min_score"),
+    )
+    extra = {key: chosen.get(key) for key in ("classification", "search", "event_from", "event_to")}
+    if chosen.get("search"):  # a rare title: one scan for its cases, not one per level
+        extra["among"] = selectors.cases_titled(request.user, chosen["search"])
+    page = _queue_page(request, filters, extra)
+    count = selectors.count_ranked_cases(request.user, filters, **extra, cap=COUNT_CAP + 1)
+    context = {
+        "form": form,
+        "page": page,
+        "count": min(count, COUNT_CAP),
+        "count_capped": count > COUNT_CAP,
+        "banner": page_banner(row.scored.classification for row in page.rows),
+        "filtered": any(value not in (None, "") for value in chosen.values()),
+    }
+    if getattr(request, "htmx", False):
+        return render(request, "web/cases/_queue_results.html", context)
+    return render(request, "web/cases/queue.html", context)
+
+
+# --------------------------------------------------------------------------------------------
+# Case view
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseReport:
+    report: Report
+    origin: str
+    marking: Marking
+    signature: Signature
+    route: list[str]
+    received_label: str
+    received: Any
+
+
+def _visible_case(request: HttpRequest, case_id: int) -> Case:
+    case = (
+        selectors.visible_cases(request.user)
+        .filter(pk=case_id)
+        .select_related("scored")
+        .defer("features")
+        .first()
+    )
+    if case is None:
+        raise Http404("no case with that number")
+    return case
+
+
+def _marking(report: Report) -> Marking:
+    return Marking(
+        Classification(report.classification), tuple(report.rel_to), report.orcon, report.tlp
+    )
+
+
+def _case_reports(request: HttpRequest, case: Case) -> list[CaseReport]:
+    reports = list(selectors.case_reports(request.user, case))
+    if not reports:  # nothing in it the user may see: as if it did not exist
+        raise Http404("no case with that number")
+    routes = dict(
+        ReportVersion.objects.filter(
+            report__in=[r.pk for r in reports], version=F("report__current_version")
+        ).values_list("report_id", "details__route")
+    )
+    here = this_node().code
+    rows = []
+    for report in reports:
+        signature = signature_of(provenance_of(report), here)
+        route = routes.get(report.pk)
+        own = report.origin == here
+        rows.append(
+            CaseReport(
+                report=report,
+                origin=origin_label(report.origin),
+                marking=_marking(report),
+                signature=signature,
+                route=[str(c) for c in route] if isinstance(route, list) else [],
+                received_label="filed here" if own else "received",
+                received=report.created_at if own else signature.received_at or report.created_at,
+            )
+        )
+    return rows
+
+
+def _split_choices(rows: list[CaseReport]) -> list[tuple[str, str]]:
+    return [
+        (str(row.report.pk), f"{row.report.title} ({row.report.origin.upper()})") for row in rows
+    ]
+
+
+def _links(case: Case, titles: dict[str, str]) -> list[dict[str, Any]]:
+    links = []
+    for link in case.links or []:
+        a, b = str(link.get("a", "")), str(link.get("b", ""))
+        links.append(
+            {
+                "reason": LINK_REASONS.get(str(link.get("reason")), str(link.get("reason"))),
+                "detail": link.get("detail", ""),
+                "score": link.get("score"),
+                "a": a,
+                "b": b,
+                "a_title": titles.get(a),
+                "b_title": titles.get(b),
+            }
+        )
+    return links
+
+
+def _case_context(
+    request: HttpRequest,
+    case: Case,
+    *,
+    merge_form: MergeForm | None = None,
+    split_form: SplitForm | None = None,
+) -> dict[str, Any]:
+    rows = _case_reports(request, case)
+    titles = {str(row.report.pk): row.report.title for row in rows}
+    scored: CaseScore | None = getattr(case, "scored", None)
+    explanation = (
+        explain(scored.score, scored.baseline, scored.contributions, scored.config_version)
+        if scored
+        else None
+    )
+    ordered = sorted(
+        rows,
+        key=lambda row: (
+            row.report.event_start or row.report.event_end or row.received.date(),
+            row.received,
+        ),
+    )
+    entries = [
+        TimelineEntry(
+            label=f"{row.report.origin.upper()} · {row.report.title[:22]}"
+            + ("…" if len(row.report.title) > 22 else ""),
+            event_start=row.report.event_start,
+            event_end=row.report.event_end,
+            received=row.received,
+            received_label=row.received_label,
+        )
+        for row in ordered
+    ]
+    relayed = [row for row in rows if row.signature.relayed]
+    may_write = has_role(request, *AUTHORS)
+    return {
+        "case": case,
+        "scored": scored,
+        "explanation": explanation,
+        "rows": rows,
+        "ordered": ordered,
+        "timeline": timeline(entries),
+        "route": route_diagram([row.route for row in rows if row.route]),
+        "origins": [origin_label(code) for code in case.origins],
+        "relayed": relayed,
+        "links": _links(case, titles),
+        "overrides": list(selectors.case_overrides(request.user, case)[:20]),
+        "together": CaseOverride.KEEP_TOGETHER,
+        "category": _category_label(case.category),
+        "banner": page_banner([case.classification, *(r.report.classification for r in rows)]),
+        "may_write": may_write,
+        "merge_form": merge_form or MergeForm(),
+        "split_form": split_form or SplitForm(reports=_split_choices(rows)),
+        "merge_open": merge_form is not None,
+        "split_open": split_form is not None,
+    }
+
+
+@role_required(*READERS)
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _visible_case(request, case_id)
+    context = _case_context(request, case)
+    if case.classification > Classification.OFFICIAL:
+        record(
+            current_user(request),
+            "case.view",
+            str(case.pk),
+            {
+                "classification": Classification(case.classification).name,
+                "reports": len(context["rows"]),
+            },
+        )
+    return render(request, "web/cases/detail.html", context)
+
+
+@require_GET
+@role_required(*AUTHORS)
+def merge_candidates(request: HttpRequest, case_id: int) -> HttpResponse:
+    """htmx: visible cases at the same level whose title (or number) matches the search."""
+    case = _visible_case(request, case_id)
+    text = request.GET.get("q", "")[:100]
+    found = selectors.search_visible_cases(
+        request.user, text, classification=case.classification, exclude=case.pk
+    )
+    return render(
+        request,
+        "web/cases/_merge_candidates.html",
+        {"case": case, "found": found, "q": text.strip()},
+    )
+
+
+@require_POST
+@role_required(*AUTHORS)
+def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _visible_case(request, case_id)
+    form = MergeForm(request.POST)
+    if form.is_valid():
+        numbers = [n for n in form.cleaned_data["numbers"] if n != case.pk]
+        visible = set(
+            selectors.visible_cases(request.user)
+            .filter(pk__in=numbers)
+            .values_list("pk", flat=True)
+        )
+        unknown = [n for n in numbers if n not in visible]
+        if not numbers:
+            form.add_error("case_numbers", "Give another case than this one")
+        elif unknown:
+            # a case above the user's clearance is "not found", like one that does not exist
+            listed = ", ".join(f"#{n}" for n in unknown)
+            form.add_error("case_numbers", f"No case {listed} that you may see")
+        else:
+            try:
+                kept = web_services.merge_cases(
+                    user=current_user(request), into=case, others=numbers
+                )
+            except ValidationError as exc:
+                for problem in exc.message_dict.get("case_numbers", []):
+                    form.add_error("case_numbers", problem)
+            else:
+                merged = ", ".join(f"#{n}" for n in numbers)
+                messages.success(
+                    request,
+                    f"Cases {merged} were merged into this case; "
+                    "their reports stay together from now on.",
+                )
+                return redirect("web:case-detail", case_id=kept.pk)
+    context = _case_context(request, case, merge_form=form)
+    return render(request, "web/cases/detail.html", context, status=400)
+
+
+@require_POST
+@role_required(*AUTHORS)
+def case_split(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _visible_case(request, case_id)
+    form = SplitForm(request.POST, reports=_split_choices(_case_reports(request, case)))
+    if form.is_valid():
+        moving = sorted(form.cleaned_data["reports"])
+        try:
+            staying, moved = web_services.split_case(
+                user=current_user(request), case=case, report_ids=moving
+            )
+        except ValidationError as exc:
+            for problem in exc.message_dict.get("reports", []):
+                form.add_error("reports", problem)
+        else:
+            noun = "report was" if len(moving) == 1 else "reports were"
+            messages.success(
+                request,
+                f"{len(moving)} {noun} moved out into case #{moved.pk}; "
+                "they are kept apart from this case from now on.",
+            )
+            return redirect("web:case-detail", case_id=staying.pk)
+    context = _case_context(request, case, split_form=form)
+    return render(request, "web/cases/detail.html", context, status=400)
