@@ -175,8 +175,8 @@ def deliver_batch(partner_code: str) -> int:
     now = timezone.now()
     with transaction.atomic():
         partner = Partner.objects.select_related("policy").get(code=partner_code)
-        if not _one_sender_at_a_time(partner):
-            raise PartnerBusy(partner_code)  # batches leave one at a time, in seq order
+        if not _sender_slot(partner):
+            raise PartnerBusy(partner_code)  # enough batches to this partner are in flight
         if partner.status != PartnerStatus.ACTIVE:
             return 0
         if partner.backoff_until and partner.backoff_until > now:
@@ -241,12 +241,23 @@ def deliver_batch(partner_code: str) -> int:
         return settled
 
 
-def _one_sender_at_a_time(partner: Partner) -> bool:
-    """A transaction-scoped advisory lock per partner: batches leave in sequence order."""
+def _sender_slot(partner: Partner) -> bool:
+    """One of FEDERATION_PARALLEL_BATCHES transaction-scoped advisory locks per partner.
+
+    Two batches in flight keep both ends busy (the receiver verifies one while the sender
+    prepares the next); SKIP LOCKED gives them disjoint rows, and the receiver's cursor copes
+    with batches that arrive out of order.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [DELIVERY_LOCK, partner.pk])
-        row = cursor.fetchone()
-    return bool(row and row[0])
+        for slot in range(settings.FEDERATION_PARALLEL_BATCHES):
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)",
+                [DELIVERY_LOCK + slot, partner.pk],
+            )
+            row = cursor.fetchone()
+            if row and row[0]:
+                return True
+    return False
 
 
 def _reason_of(body: Any) -> str:

@@ -263,6 +263,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 # Delivery retries: exponential backoff with jitter per partner, then a dead letter.
 FEDERATION_BATCH_SIZE = env_int("FEDERATION_BATCH_SIZE", 100, minimum=1)
+FEDERATION_PARALLEL_BATCHES = env_int("FEDERATION_PARALLEL_BATCHES", 2, minimum=1)
 FEDERATION_BACKOFF_BASE_S = env_int("FEDERATION_BACKOFF_BASE_S", 2, minimum=1)
 FEDERATION_BACKOFF_CAP_S = env_int("FEDERATION_BACKOFF_CAP_S", 600, minimum=1)
 FEDERATION_MAX_ATTEMPTS = env_int("FEDERATION_MAX_ATTEMPTS", 15, minimum=1)
