@@ -44,7 +44,10 @@ def main() -> None:
         redis_offset=REDIS_OFFSET,
         data_root=ROOT / "var" / "bench" / "nodes",
         log_dir=ROOT / "var" / "bench" / "logs",
-        extra_env={"FEDERATION_BATCH_SIZE": "100"},
+        extra_env={
+            "FEDERATION_BATCH_SIZE": os.environ.get("BENCH_BATCH", "100"),
+            "FEDERATION_PARALLEL_BATCHES": os.environ.get("BENCH_PARALLEL", "2"),
+        },
         web_workers=2,
         worker_concurrency=2,
         # Delivery, verification and storage only: the scoring queue (its own worker pool in a

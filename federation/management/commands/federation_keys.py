@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.services import record
 from federation.models import KeyStatus, OwnKey
 from federation.protocol.keys import format_fingerprint
 from federation.services import keys
+
+
+def _operator() -> str:
+    """Key events from the command line are audited under the operating-system account."""
+    return f"command:{getpass.getuser()}"
 
 
 class Command(BaseCommand):
@@ -31,11 +38,14 @@ class Command(BaseCommand):
             elif action == "rotate":
                 if not options["use"]:
                     raise CommandError("--use report|request is required")
-                self.stdout.write(f"new key {keys.rotate(options['use']).kid}")
+                new = keys.rotate(options["use"])
+                record(_operator(), "key.rotate", new.kid, {"use": options["use"]})
+                self.stdout.write(f"new key {new.kid}")
             elif action == "revoke":
                 if not options["kid"]:
                     raise CommandError("--kid is required")
                 keys.revoke(options["kid"], options["reason"])
+                record(_operator(), "key.revoke", options["kid"], {"reason": options["reason"]})
                 self.stdout.write(f"revoked {options['kid']}; partners are being told")
             elif action == "fingerprint":
                 self.stdout.write(keys.root_fingerprint())

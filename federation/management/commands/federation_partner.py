@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.services import record
 from core.markings import Classification
 from federation.client import PartnerUnreachable
 from federation.models import Delivery, DeliveryState, Partner
@@ -69,6 +71,17 @@ class Command(BaseCommand):
                     categories=_csv(options["categories"]),
                     tlp_allowed=_csv(options["tlp"]),
                     relay_origins=_csv(options["relay_origins"]),
+                )
+                record(
+                    f"command:{getpass.getuser()}",
+                    "policy.change",
+                    code,
+                    {
+                        "ceiling": options["ceiling"],
+                        "categories": options["categories"],
+                        "tlp": options["tlp"],
+                        "relay_origins": options["relay_origins"],
+                    },
                 )
                 self.stdout.write(f"policy for {code} updated")
             elif action in ("suspend", "resume"):
