@@ -8,7 +8,7 @@ class FederationConfig(AppConfig):
     def ready(self) -> None:
         from reports.services import VERSION_HOOKS
 
-        from .services.outbox import release_local_version
+        from .services.outbox import release_local_versions
 
-        if release_local_version not in VERSION_HOOKS:
-            VERSION_HOOKS.append(release_local_version)
+        if release_local_versions not in VERSION_HOOKS:
+            VERSION_HOOKS.append(release_local_versions)

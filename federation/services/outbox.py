@@ -7,7 +7,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -48,8 +48,14 @@ DELIVERY_LOCK = 0x6665_6401  # advisory-lock namespace for "delivering to partne
 RETRYABLE_REFUSALS = frozenset({"unknown_key", "not_yet_valid", "busy"})
 
 
+def release_local_versions(versions: Sequence[ReportVersion]) -> None:
+    """VERSION_HOOK: sign and owe this node's published versions, inside the transaction that
+    wrote them (received versions are released onwards by the inbox, not here)."""
+    for version in versions:
+        release_local_version(version)
+
+
 def release_local_version(version: ReportVersion) -> None:
-    """VERSION_HOOK: runs inside the transaction that wrote `version`."""
     report = version.report
     if report.origin != this_node().code or version.status == Status.DRAFT:
         return

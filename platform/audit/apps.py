@@ -16,5 +16,5 @@ class AuditConfig(AppConfig):
         user_logged_in.connect(hooks.on_signed_in, dispatch_uid="audit-signed-in")
         user_login_failed.connect(hooks.on_sign_in_failed, dispatch_uid="audit-sign-in-failed")
         post_migrate.connect(hooks.ensure_guard, sender=self, dispatch_uid="audit-guard")
-        if hooks.record_report_version not in VERSION_HOOKS:
-            VERSION_HOOKS.append(hooks.record_report_version)
+        if hooks.record_report_versions not in VERSION_HOOKS:
+            VERSION_HOOKS.append(hooks.record_report_versions)

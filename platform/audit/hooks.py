@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.apps import AppConfig
@@ -38,12 +39,17 @@ def on_sign_in_failed(
     record("anonymous", "auth.sign_in_failed", username, {**_client(request), "stage": "password"})
 
 
-def record_report_version(version: ReportVersion) -> None:
+def record_report_versions(versions: Sequence[ReportVersion]) -> None:
     """VERSION_HOOK: publishing and withdrawing a local report are audited, in the same
     transaction as the version itself."""
+    me = this_node().code
+    for version in versions:
+        if version.report.origin == me and version.status != Status.DRAFT:
+            _record_report_version(version)
+
+
+def _record_report_version(version: ReportVersion) -> None:
     report = version.report
-    if report.origin != this_node().code or version.status == Status.DRAFT:
-        return
     action = "report.withdraw" if version.status == Status.WITHDRAWN else "report.publish"
     record(
         version.author,

@@ -38,14 +38,16 @@ TOP_CONTRIBUTIONS = 8
 Progress = Callable[[int, int], None]
 
 
-def queue_scoring(version: ReportVersion) -> None:
-    """VERSION_HOOK: rescore the report's case after the version commits."""
-    if version.status == Status.DRAFT:
+def queue_scoring(versions: Sequence[ReportVersion]) -> None:
+    """VERSION_HOOK: rescore the reports' cases after the versions commit, in one task: a
+    received batch of 100 reports is one message on the scoring queue, not 100 (publishing
+    them one by one took ~30% of the inbox's time)."""
+    report_ids = list(dict.fromkeys(str(v.report_id) for v in versions if v.status != Status.DRAFT))
+    if not report_ids:
         return
-    from .tasks import score_report
+    from .tasks import score_reports
 
-    report_id = str(version.report_id)
-    transaction.on_commit(lambda: score_report.delay(report_id))
+    transaction.on_commit(lambda: score_reports.delay(report_ids))
 
 
 def active_config() -> ScoringConfig:

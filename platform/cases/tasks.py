@@ -13,6 +13,15 @@ def score_report(report_id: str) -> int | None:
     return case.pk if case else None
 
 
+@shared_task
+def score_reports(report_ids: list[str]) -> list[int | None]:
+    """A received batch's reports, each in its own transaction, in order."""
+    from .services import score_report_case
+
+    cases = [score_report_case(report_id) for report_id in report_ids]
+    return [case.pk if case else None for case in cases]
+
+
 @shared_task(bind=True, ignore_result=False)
 def regroup_all_task(self: Task) -> int:
     from .services import regroup_all

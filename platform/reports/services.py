@@ -253,7 +253,7 @@ def create_report(
     for key, value in {"title": content.title, "category": content.category}.items():
         setattr(report, key, value)
     version = _write_version(report, 1, content, marking, details, status, author)
-    _after_version(version)
+    _after_versions([version])
     return version
 
 
@@ -291,7 +291,7 @@ def revise_report(
     version = _write_version(
         report, report.current_version + 1, content, marking, details, new_status, author
     )
-    _after_version(version)
+    _after_versions([version])
     return version
 
 
@@ -321,7 +321,7 @@ def withdraw_report(
     version = _write_version(
         report, report.current_version + 1, content, marking, details, Status.WITHDRAWN, user
     )
-    _after_version(version)
+    _after_versions([version])
     return version
 
 
@@ -353,7 +353,7 @@ def record_received_version(
     elif report.origin != origin:
         raise PermissionDenied(f"report {report_id} belongs to {report.origin}, not {origin}")
     version = _write_version(report, version_number, content, marking, details, status, None)
-    _after_version(version)
+    _after_versions([version])
     return version
 
 
@@ -405,7 +405,8 @@ def record_received_versions(
     versions: Sequence[ReceivedVersion], *, locked: Mapping[uuid.UUID, Report]
 ) -> list[ReportVersion]:
     """`record_received_version` for many versions at once, in bulk, applied in order: the
-    same rows, and VERSION_HOOKS run once per version, in order, after all rows are written.
+    same rows, and VERSION_HOOKS run once, with every version in order, after all rows are
+    written.
 
     The caller checked each version (`check_received_version`), locked the reports that exist
     (`locked`, by id) and wraps the call in its transaction. A report not in `locked` is
@@ -464,8 +465,7 @@ def record_received_versions(
         _link_entities_many(links)
         if changed:
             Report.objects.bulk_update(list(changed.values()), fields)
-        for version in rows:
-            _after_version(version)
+        _after_versions(rows)
     return rows
 
 
@@ -505,11 +505,13 @@ _DERIVED_ROLES = {
 }
 
 
-def _after_version(version: ReportVersion) -> None:
-    """Hooks that must run inside the version's transaction (federation outbox, scoring)."""
+def _after_versions(versions: Sequence[ReportVersion]) -> None:
+    """Hooks that must run inside the versions' transaction (federation outbox, audit, scoring)."""
     for hook in VERSION_HOOKS:
-        hook(version)
+        hook(versions)
 
 
-# Apps register here in AppConfig.ready(); each hook runs inside the version's transaction.
-VERSION_HOOKS: list[Callable[[ReportVersion], None]] = []
+# Apps register here in AppConfig.ready(). Each hook runs inside the transaction that wrote the
+# versions and is given all of them at once, in order (one for an analyst's write, a whole
+# received batch for federation), so it can do its work once per batch instead of once per row.
+VERSION_HOOKS: list[Callable[[Sequence[ReportVersion]], None]] = []

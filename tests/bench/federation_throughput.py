@@ -72,9 +72,12 @@ def main() -> None:
     if "DATABASE_URL" in net.nodes["uk"].env:
         from config.env import database_from_url
 
-        settings.DATABASES["uk"] = database_from_url(
-            "DATABASE_URL", net.nodes["uk"].env["DATABASE_URL"]
-        )
+        # Over the configured default, so the keys Django fills in at start-up (OPTIONS,
+        # TIME_ZONE, ...) are there for a connection added afterwards.
+        settings.DATABASES["uk"] = {
+            **settings.DATABASES["default"],
+            **database_from_url("DATABASE_URL", net.nodes["uk"].env["DATABASE_URL"]),
+        }
     try:
         net.start()
         net.connect()

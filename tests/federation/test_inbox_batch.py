@@ -8,7 +8,7 @@ then received for real through the bulk path.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -490,19 +490,22 @@ def test_entities_shared_by_reports_of_one_batch_are_created_once(uk: FakePartne
     assert Entity.objects.filter(kind="person").count() == 3
 
 
-def test_version_hooks_run_once_per_version_inside_the_transaction(
+def test_version_hooks_run_once_per_batch_with_every_version_inside_the_transaction(
     uk: FakePartner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[tuple[str, int, bool, str]] = []
+    seen: list[list[tuple[str, int, bool, str]]] = []
 
-    def hook(version: ReportVersion) -> None:
+    def hook(versions: Sequence[ReportVersion]) -> None:
         seen.append(
-            (
-                str(version.report_id),
-                version.version,
-                connection.in_atomic_block,
-                version.report.origin,
-            )
+            [
+                (
+                    str(version.report_id),
+                    version.version,
+                    connection.in_atomic_block,
+                    version.report.origin,
+                )
+                for version in versions
+            ]
         )
 
     monkeypatch.setattr(report_services, "VERSION_HOOKS", [*report_services.VERSION_HOOKS, hook])
@@ -513,9 +516,11 @@ def test_version_hooks_run_once_per_version_inside_the_transaction(
     receive_items(uk.partner, items_of(one, two, other))
 
     assert seen == [
-        (one["id"], 1, True, "uk"),
-        (one["id"], 2, True, "uk"),
-        (other["id"], 1, True, "uk"),
+        [
+            (one["id"], 1, True, "uk"),
+            (one["id"], 2, True, "uk"),
+            (other["id"], 1, True, "uk"),
+        ]
     ]
 
 
