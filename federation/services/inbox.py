@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.bulk import copy_create
 from core.markings import MarkingError
 from core.selectors import this_node
 from federation.models import (
@@ -563,7 +564,7 @@ def _decide_and_write(sender: Partner, items: list[_Item], policy: Policy) -> No
             )
             for a, version in zip(accepted, versions, strict=True)
         ]
-        Envelope.objects.bulk_create(envelopes)
+        copy_create(envelopes)
         new_receipts = [
             Receipt(envelope=envelope, from_partner=sender.code, hops=a.hops)
             for a, envelope in zip(accepted, envelopes, strict=True)

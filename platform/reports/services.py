@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.selectors import clearance_of, may_publish
+from core.bulk import copy_create
 from core.errors import flatten_errors
 from core.markings import Marking, build_marking
 from core.nodes import NODE_DIRECTORY
@@ -460,8 +461,8 @@ def record_received_versions(
         fields = [*shared, "current_version", "updated_at"]
     with transaction.atomic(savepoint=False):
         if created:  # inserted in id order, as concurrent batches insert them: no deadlock
-            Report.objects.bulk_create([created[key] for key in sorted(created)])
-        ReportVersion.objects.bulk_create(rows)
+            copy_create([created[key] for key in sorted(created)])
+        copy_create(rows)
         _link_entities_many(links)
         if changed:
             Report.objects.bulk_update(list(changed.values()), fields)

@@ -48,7 +48,7 @@ def main() -> None:
             "FEDERATION_BATCH_SIZE": os.environ.get("BENCH_BATCH", "100"),
             "FEDERATION_PARALLEL_BATCHES": os.environ.get("BENCH_PARALLEL", "2"),
         },
-        web_workers=2,
+        web_workers=int(os.environ.get("BENCH_WEB_WORKERS", "2")),
         worker_concurrency=2,
         # Delivery, verification and storage only: the scoring queue (its own worker pool in a
         # deployment) is measured by scoring_pipeline.py and would compete for the same 2 cores.
