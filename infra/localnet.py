@@ -9,6 +9,7 @@ embedded services unless DATABASE_URL and REDIS_URL point elsewhere.
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import signal
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
+from config.embedded import default_services_dir, stop_services  # noqa: E402
 from federation.devnet import LocalFederation  # noqa: E402
 
 
@@ -64,6 +66,13 @@ def run(args: argparse.Namespace) -> None:
         print("\nstopping...", flush=True)
     finally:
         net.stop()
+        if not args.keep_services and not (
+            os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")
+        ):
+            # The embedded servers outlive node processes by design; the user stopping the
+            # federation expects nothing of it left running.
+            stop_services(default_services_dir(ROOT))
+            print("embedded PostgreSQL and Redis stopped", flush=True)
 
 
 def main() -> None:
@@ -73,6 +82,11 @@ def main() -> None:
     run_parser.add_argument("--nodes", default="us,uk,eu,jp")
     run_parser.add_argument("--base-port", type=int, default=8001)
     run_parser.add_argument("--no-demo", action="store_true")
+    run_parser.add_argument(
+        "--keep-services",
+        action="store_true",
+        help="leave the embedded PostgreSQL and Redis running on exit",
+    )
     args = parser.parse_args()
     if args.command == "run":
         run(args)

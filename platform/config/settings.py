@@ -13,6 +13,7 @@ import django_stubs_ext
 
 from core.nodes import NODE_DIRECTORY, validate_node_code
 
+from .embedded import default_services_dir
 from .env import (
     ConfigurationError,
     check_redis_url,
@@ -71,7 +72,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 _database_url = env_optional("DATABASE_URL")
 _redis_url = env_optional("REDIS_URL")
-EMBEDDED_SERVICES_DIR = Path(env_str("EMBEDDED_SERVICES_DIR", str(ROOT_DIR / "var" / "services")))
+EMBEDDED_SERVICES_DIR = default_services_dir(ROOT_DIR)
 USING_EMBEDDED_SERVICES = _database_url is None or _redis_url is None
 
 if USING_EMBEDDED_SERVICES:
