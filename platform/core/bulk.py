@@ -31,9 +31,8 @@ def copy_create(objs: Sequence[M]) -> Sequence[M]:
     connection = connections[alias]
     pk = meta.pk
     assert pk is not None
-    generated = bool(
-        getattr(pk, "db_returning", False)
-    )  # an auto id: taken from the sequence, then written explicitly
+    # An auto id is taken from the table's sequence first, then written like any column.
+    generated = bool(getattr(pk, "db_returning", False))
     fields = list(meta.concrete_fields)
     columns = [f.column for f in fields]
     quote = connection.ops.quote_name
