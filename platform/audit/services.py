@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -62,6 +63,11 @@ def entry_hash(entry: AuditEntry) -> str:
             prev_hash=entry.prev_hash,
         )
     ).hexdigest()
+
+
+def command_line_actor() -> str:
+    """Who made a change from `manage.py`: the operating-system account that ran it."""
+    return f"command:{getpass.getuser()}"
 
 
 def _actor(actor: Actor) -> tuple[str, int | None]:

@@ -3,6 +3,7 @@ policies with a release simulator and two-administrator approval, keys, federati
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
@@ -334,3 +335,28 @@ def test_health_counts_only_reports_within_the_clearance(make_web_user: Any, flo
 def test_health_shows_a_banner_for_the_reports_behind_its_counts(admins: Any, flowing: Any) -> None:
     page = html(signed_in(admins[0]).get("/trust/health/"))
     assert page.count("banner banner-confidential") == 2  # uk is owed two CONFIDENTIAL reports
+
+
+def test_key_and_policy_changes_from_the_command_line_are_audited(db: Any) -> None:
+    from django.core.management import call_command
+
+    from tests.federation.partners import register_partner
+
+    ensure_keys()
+    register_partner("uk")
+    out = StringIO()
+    call_command("federation_keys", "rotate", "--use", "report", stdout=out)
+    new_kid = out.getvalue().splitlines()[0].removeprefix("new key ")
+    call_command("federation_keys", "revoke", "--kid", new_kid, "--reason", "lost", stdout=out)
+    call_command("federation_partner", "policy", "uk", "--ceiling", "RESTRICTED", stdout=out)
+
+    entries = list(AuditEntry.objects.order_by("seq"))
+    by_action = {
+        e.action: e for e in entries if e.action in ("key.rotate", "key.revoke", "policy.change")
+    }
+    assert set(by_action) == {"key.rotate", "key.revoke", "policy.change"}
+    assert all(e.actor.startswith("command:") for e in by_action.values())
+    assert by_action["key.revoke"].target == new_kid
+    assert by_action["key.revoke"].details["reason"] == "lost"
+    assert by_action["policy.change"].target == "uk"
+    assert by_action["policy.change"].details["ceiling"] == "RESTRICTED"

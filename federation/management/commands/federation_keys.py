@@ -1,19 +1,13 @@
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.services import record
+from audit.services import command_line_actor, record
 from federation.models import KeyStatus, OwnKey
 from federation.protocol.keys import format_fingerprint
 from federation.services import keys
-
-
-def _operator() -> str:
-    """Key events from the command line are audited under the operating-system account."""
-    return f"command:{getpass.getuser()}"
 
 
 class Command(BaseCommand):
@@ -39,13 +33,18 @@ class Command(BaseCommand):
                 if not options["use"]:
                     raise CommandError("--use report|request is required")
                 new = keys.rotate(options["use"])
-                record(_operator(), "key.rotate", new.kid, {"use": options["use"]})
+                record(command_line_actor(), "key.rotate", new.kid, {"use": options["use"]})
                 self.stdout.write(f"new key {new.kid}")
             elif action == "revoke":
                 if not options["kid"]:
                     raise CommandError("--kid is required")
                 keys.revoke(options["kid"], options["reason"])
-                record(_operator(), "key.revoke", options["kid"], {"reason": options["reason"]})
+                record(
+                    command_line_actor(),
+                    "key.revoke",
+                    options["kid"],
+                    {"reason": options["reason"]},
+                )
                 self.stdout.write(f"revoked {options['kid']}; partners are being told")
             elif action == "fingerprint":
                 self.stdout.write(keys.root_fingerprint())

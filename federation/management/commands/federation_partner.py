@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
-from audit.services import record
+from audit.services import command_line_actor, record
 from core.markings import Classification
 from federation.client import PartnerUnreachable
 from federation.models import Delivery, DeliveryState, Partner
@@ -65,24 +65,25 @@ class Command(BaseCommand):
                 self.stdout.write(f"partner {code} added")
             elif action == "policy":
                 partner = Partner.objects.get(code=code)
-                partners.set_policy(
-                    partner,
-                    ceiling=Classification[options["ceiling"]],
-                    categories=_csv(options["categories"]),
-                    tlp_allowed=_csv(options["tlp"]),
-                    relay_origins=_csv(options["relay_origins"]),
-                )
-                record(
-                    f"command:{getpass.getuser()}",
-                    "policy.change",
-                    code,
-                    {
-                        "ceiling": options["ceiling"],
-                        "categories": options["categories"],
-                        "tlp": options["tlp"],
-                        "relay_origins": options["relay_origins"],
-                    },
-                )
+                with transaction.atomic():  # no policy change without its audit entry
+                    partners.set_policy(
+                        partner,
+                        ceiling=Classification[options["ceiling"]],
+                        categories=_csv(options["categories"]),
+                        tlp_allowed=_csv(options["tlp"]),
+                        relay_origins=_csv(options["relay_origins"]),
+                    )
+                    record(
+                        command_line_actor(),
+                        "policy.change",
+                        code,
+                        {
+                            "ceiling": options["ceiling"],
+                            "categories": options["categories"],
+                            "tlp": options["tlp"],
+                            "relay_origins": options["relay_origins"],
+                        },
+                    )
                 self.stdout.write(f"policy for {code} updated")
             elif action in ("suspend", "resume"):
                 partners.set_status(
