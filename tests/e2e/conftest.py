@@ -67,6 +67,13 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, every: floa
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def _db_prefix() -> str:
+    """Node databases named after this run's own database, so two checkouts sharing one
+    PostgreSQL server (two developers, or CI beside a developer) never drop each other's."""
+    own = str(settings.DATABASES["default"]["NAME"]).removeprefix("test_")
+    return f"e2e_{own}_"
+
+
 def _flush_node_redis() -> None:
     base = settings.REDIS_URL.rsplit("/", 1)[0]
     for index in range(REDIS_OFFSET, REDIS_OFFSET + len(NODE_ORDER)):
@@ -81,7 +88,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
     net = LocalFederation(
         CODES,
         base_port=port if port + len(CODES) < 65000 else 18100,
-        db_prefix="e2e_",
+        db_prefix=_db_prefix(),
         redis_offset=REDIS_OFFSET,
         data_root=root / "nodes",
         log_dir=root / "logs",
