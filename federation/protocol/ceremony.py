@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from ._checks import as_int, as_object, exact_fields, fail
 from .canonical import canonical_bytes, strict_loads
+from .errors import ProtocolError
 from .keys import ALG, NodeKey, check_node, format_fingerprint, generate
 from .manifest import MANIFEST_TYP, MAX_VALIDITY, sign_manifest
 
@@ -68,7 +69,10 @@ def load_root_key(path: Path, passphrase: bytes, node: str) -> NodeKey:
     pem = path.read_bytes()
     if b"ENCRYPTED PRIVATE KEY" not in pem:
         fail(_BAD, "the root key file must be encrypted with a passphrase")
-    return NodeKey.from_pem(pem, node, "root", password=passphrase)
+    try:
+        return NodeKey.from_pem(pem, node, "root", password=passphrase)
+    except ProtocolError:
+        fail(_BAD, "cannot open the root key file: wrong passphrase or not an Ed25519 key")
 
 
 def read_passphrase(path: Path) -> bytes:

@@ -12,7 +12,7 @@ from federation.services import keys
 _roots: dict[str, NodeKey] = {}
 
 
-def test_root(node: str) -> NodeKey:
+def session_root(node: str) -> NodeKey:
     """One root per node code for the whole test session."""
     if node not in _roots:
         _roots[node] = generate(node, "root")
@@ -23,7 +23,7 @@ def run_ceremony(*, windows: int = 2, start: int | None = None) -> NodeKey:
     """Sign and import a series for this node; returns the root that signed it."""
     from core.selectors import this_node
 
-    root = test_root(this_node().code)
+    root = session_root(this_node().code)
     request = keys.ceremony_request()
     at = int(time.time()) - 60 if start is None else start
     keys.import_series(series_document(sign_series(request, root, start=at, windows=windows), root))
