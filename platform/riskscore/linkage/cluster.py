@@ -217,6 +217,56 @@ class _Engine:
                 self.flagged.add(root)
 
 
+def _complete_components(
+    engine: _Engine, left: Ints, right: Ints, weight: NDArray[np.float64]
+) -> None:
+    """Weigh, in one batch, every pair inside each small group of reports joined by pairs above
+    the review threshold: the whole-cluster checks then find their weights precomputed."""
+    n = engine.n
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    strong = np.flatnonzero(weight >= engine.config.review_threshold)
+    for i, j in zip(left[strong].tolist(), right[strong].tolist(), strict=True):
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    label = np.fromiter((find(i) for i in range(n)), np.int64, n)
+    order = np.argsort(label, kind="stable")
+    sizes = np.bincount(label, minlength=n)
+    lo_list: list[Ints] = []
+    hi_list: list[Ints] = []
+    sorted_label = label[order]
+    size_of = sizes[sorted_label]
+    eligible = (size_of >= 3) & (size_of <= 64)
+    for offset in range(1, 64):
+        if offset >= n:
+            break
+        same = (sorted_label[:-offset] == sorted_label[offset:]) & eligible[:-offset]
+        if not same.any():
+            break
+        a, b = order[:-offset][same], order[offset:][same]
+        lo_list.append(np.minimum(a, b))
+        hi_list.append(np.maximum(a, b))
+    if not lo_list:
+        return
+    lo, hi = np.concatenate(lo_list), np.concatenate(hi_list)
+    codes = lo * n + hi
+    new = ~np.isin(codes, engine.codes)
+    if not new.any():
+        return
+    extra = engine.table.weights(lo[new], hi[new])[0]
+    merged = np.concatenate((engine.codes, codes[new]))
+    by_code = np.argsort(merged, kind="stable")
+    engine.codes = merged[by_code]
+    engine.code_weight = np.concatenate((engine.code_weight, extra))[by_code]
+
+
 def _assign_previous(
     clusters: list[list[str]], previous: Mapping[str, str]
 ) -> tuple[list[str | None], list[list[str]]]:
@@ -261,7 +311,7 @@ def run_linkage(
     records = [extract(r) for r in kept]
     ids = [r.id for r in records]
     index = {rid: i for i, rid in enumerate(ids)}
-    table = Table(records, stats or NameStats.from_reports(kept), config)
+    table = Table(records, stats or NameStats.from_records(records), config)
     engine = _Engine(records, kept, table, config, may_link)
     for rid, key in previous.items():
         i = index.get(str(rid))
@@ -281,6 +331,7 @@ def run_linkage(
     weight, hard = table.weights(left, right)
     engine.codes = left * len(records) + right  # sorted: candidate_pairs returns sorted codes
     engine.code_weight = weight
+    _complete_components(engine, left, right, weight)
 
     for a, b in must_link:
         i, j = index.get(str(a)), index.get(str(b))
@@ -313,13 +364,15 @@ def _result(
         x, y = engine.find(int(left[p])), engine.find(int(right[p]))
         if x != y and not engine.separated(x, y):
             review_pairs.setdefault((min(x, y), max(x, y)), p)
-    explained: dict[tuple[int, int], tuple[Evidence, ...]] = {}
+    wanted = sorted(
+        {(min(i, j), max(i, j)) for i, j, _w, _a in engine.merges}
+        | {(int(left[p]), int(right[p])) for p in review_pairs.values()}
+        | {(min(i, j), max(i, j)) for i, j, _w in engine.refused}
+    )
+    explained = dict(zip(wanted, table.evidence(wanted), strict=True))
 
     def link(i: int, j: int, w: float, analyst: bool = False) -> PairLink:
-        key = (min(i, j), max(i, j))
-        if key not in explained:
-            explained[key] = table.evidence(*key)
-        evidence = explained[key]
+        evidence = explained[(min(i, j), max(i, j))]
         if analyst:
             evidence = (Evidence("analyst", "agree", 0.0, "merged by an analyst", ""), *evidence)
         a, b = sorted((ids[i], ids[j]))

@@ -255,9 +255,18 @@ class Table:
         scores = self._fields(a, b)
         # an address identifies the consignee: different consignees at one address are
         # neighbours in a building (often a formation agent's), not one party
+        cfg = self.config
         address_weight, _ = scores["address"]
-        other_party = scores["name"][1] == DISAGREE
-        address_weight[other_party] *= self.config.address_other_party
+        name_weight, name_outcome = scores["name"]
+        address_weight[name_outcome == DISAGREE] *= cfg.address_other_party
+        # name, address and country all say "the same company"; a company receives many
+        # shipments, so together they are capped: the rest must say "the same shipment"
+        country_weight, _ = scores["country"]
+        party = name_weight + address_weight + country_weight
+        excess = np.maximum(0.0, party - cfg.party_cap)
+        address_weight -= np.minimum(excess, np.maximum(address_weight, 0.0))
+        excess = np.maximum(0.0, name_weight + address_weight + country_weight - cfg.party_cap)
+        name_weight -= excess
         return scores
 
     def _fields(self, a: Ints, b: Ints) -> dict[str, Scores]:
@@ -297,25 +306,31 @@ class Table:
         for weight, _outcome in scores.values():
             total += weight
         hard = (scores["serial"][1] == AGREE) | (scores["shipment_ref"][1] == AGREE)
-        # disjoint serial lists are different chips: that pair can never be one case
-        conflict = scores["serial"][1] == DISAGREE
-        total[conflict] = np.minimum(total[conflict], self.config.veto)
         return total, hard
 
     # -- explanations --------------------------------------------------------------------------
 
-    def evidence(self, i: int, j: int) -> tuple[Evidence, ...]:
-        """What agreed and disagreed between records i and j, with values as written."""
-        scores = self.fields(np.array([i]), np.array([j]))
-        out: list[Evidence] = []
-        for name in FIELDS:
-            weight_arr, outcome_arr = scores[name]
-            weight, outcome = float(weight_arr[0]), int(outcome_arr[0])
-            if outcome == MISSING or (weight == 0.0 and outcome != AGREE):
-                continue
-            a, b = self._written(name, self.records[i], self.records[j])
-            out.append(Evidence(name, OUTCOMES[outcome], round(weight, 3), a, b))
-        return tuple(sorted(out, key=lambda e: -abs(e.weight)))
+    def evidence(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[Evidence, ...]]:
+        """What agreed and disagreed between each pair of records, with values as written
+        (strongest first)."""
+        if not pairs:
+            return []
+        a = np.fromiter((p[0] for p in pairs), np.int64, len(pairs))
+        b = np.fromiter((p[1] for p in pairs), np.int64, len(pairs))
+        scores = self.fields(a, b)
+        columns = [(name, scores[name][0].tolist(), scores[name][1].tolist()) for name in FIELDS]
+        out: list[tuple[Evidence, ...]] = []
+        for k, (i, j) in enumerate(pairs):
+            items: list[Evidence] = []
+            for name, weights, outcomes in columns:
+                weight, outcome = weights[k], outcomes[k]
+                if outcome == MISSING or (weight == 0.0 and outcome != AGREE):
+                    continue
+                wa, wb = self._written(name, self.records[i], self.records[j])
+                items.append(Evidence(name, OUTCOMES[outcome], round(weight, 3), wa, wb))
+            items.sort(key=lambda e: -abs(e.weight))
+            out.append(tuple(items))
+        return out
 
     def _written_party(self, pa: Party | None, pb: Party | None) -> tuple[str, str]:
         if pa is None or pb is None:

@@ -39,6 +39,7 @@ class LinkageConfig:
     address_cap: float = 8.0
     address_disagree: float = -1.0
     address_other_party: float = 0.25  # factor when the consignee names disagree
+    party_cap: float = 14.0  # name + address + country together: "the same company" at most
     country_agree: float = 1.5
     country_disagree: float = -4.0
     model_agree: float = 1.5

@@ -27,7 +27,7 @@ from typing import Any
 
 from riskscore.matching import normalize_name
 
-from .records import GENERIC_WORDS, LEGAL_WORDS, Report, report_addresses, report_names
+from .records import GENERIC_WORDS, LEGAL_WORDS, Record, Report, extract, record_names
 
 __all__ = ["NameComparer", "NameStats", "core_tokens", "name_core_key"]
 
@@ -77,11 +77,16 @@ class NameStats:
     @classmethod
     def from_reports(cls, reports: Iterable[Report], extra_names: Iterable[str] = ()) -> NameStats:
         """Counts over every party name and address of ``reports`` plus ``extra_names``."""
+        return cls.from_records((extract(r) for r in reports), extra_names)
+
+    @classmethod
+    def from_records(cls, records: Iterable[Record], extra_names: Iterable[str] = ()) -> NameStats:
         names: list[str] = list(extra_names)
         addresses: list[str] = []
-        for report in reports:
-            names.extend(report_names(report))
-            addresses.extend(report_addresses(report))
+        for record in records:
+            names.extend(record_names(record))
+            if record.address_key:
+                addresses.append(record.address_key)
         return cls.from_names(names, addresses)
 
     def add_names(self, names: Iterable[str]) -> None:
@@ -176,6 +181,7 @@ class NameComparer:
         self._cache: dict[tuple[str, str], tuple[float, str]] = {}
         self._grams: dict[str, frozenset[str]] = {}
         self._idf: dict[str, float] = {}
+        self._tokens: dict[str, list[str]] = {}
 
     def idf(self, token: str) -> float:
         value = self._idf.get(token)
@@ -185,6 +191,27 @@ class NameComparer:
                 value = min(value, GENERIC_CAP)
             self._idf[token] = value
         return value
+
+    def tokens(self, name: str) -> list[str]:
+        """Core tokens of a normalised name; an unknown run-together word ("goldenbridge") is
+        split into two known words, so it is not mistaken for a rare token."""
+        found = self._tokens.get(name)
+        if found is None:
+            found = []
+            df = self.stats.token_df
+            for token in core_tokens(name):
+                if df.get(token, 0) <= 1 and len(token) >= 6:
+                    for cut in range(3, len(token) - 2):
+                        head, tail = token[:cut], token[cut:]
+                        if df.get(head, 0) >= 3 and df.get(tail, 0) >= 3:
+                            found.extend(t for t in (head, tail) if t not in found)
+                            break
+                    else:
+                        found.append(token)
+                elif token not in found:
+                    found.append(token)
+            self._tokens[name] = found
+        return found
 
     def _similarity(self, a: str, b: str) -> float:
         """Token similarity: abbreviation (prefix), bigram Dice, or edit similarity."""
@@ -262,7 +289,7 @@ class NameComparer:
         return found
 
     def _compare(self, a: str, b: str) -> tuple[float, str]:
-        ta, tb = core_tokens(a), core_tokens(b)
+        ta, tb = self.tokens(a), self.tokens(b)
         if not ta or not tb:
             return 0.0, "partial"
         shared = [t for t in ta if t in tb]

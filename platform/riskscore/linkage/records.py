@@ -26,6 +26,7 @@ __all__ = [
     "extract",
     "model_family",
     "party_names",
+    "record_names",
     "report_addresses",
     "report_names",
 ]
@@ -302,15 +303,18 @@ def extract(report: Report) -> Record:
     )
 
 
-def report_names(report: Report) -> list[str]:
-    """Every party name of a report as written (what ``NameStats`` counts)."""
-    rec = extract(report)
+def record_names(rec: Record) -> list[str]:
     names: list[str] = []
     for party in (rec.party, rec.suspected, rec.declared):
         if party is not None:
             names.extend(party.written)
     names.extend(written for written, _norm in rec.intermediaries)
     return names
+
+
+def report_names(report: Report) -> list[str]:
+    """Every party name of a report as written (what ``NameStats`` counts)."""
+    return record_names(extract(report))
 
 
 def report_addresses(report: Report) -> list[str]:
