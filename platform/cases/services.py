@@ -244,7 +244,10 @@ def score_report_case(report_id: str) -> Case | None:
     _save_scored(keep, explained["rows"][0], config.version)
     CaseMember.objects.filter(report_id__in=target.report_ids).delete()
     CaseMember.objects.bulk_create(
-        [CaseMember(case=keep, report_id=rid) for rid in target.report_ids]
+        [
+            CaseMember(case=keep, report_id=rid, classification=keep.classification)
+            for rid in target.report_ids
+        ]
     )
     # Reports of merged-away cases that did not join this one get their own cases again.
     leftovers = report_ids - set(target.report_ids) - {str(report_id)}
@@ -339,7 +342,7 @@ def regroup_all(progress: Progress | None = None, chunk: int = 5000) -> int:
             )
             CaseMember.objects.bulk_create(
                 [
-                    CaseMember(case=case, report_id=d["id"])
+                    CaseMember(case=case, report_id=d["id"], classification=case.classification)
                     for case, docs in zip(rows, part, strict=True)
                     for d in docs
                 ]
