@@ -30,6 +30,8 @@ from reports.models import (
 )
 from reports.services import EntityInput, ReportContent
 
+from .labels import INTERMEDIARY_ROLE_LABELS, RED_FLAG_LABELS
+
 Raw = dict[str, Any]
 Errors = dict[str, list[str]]
 
@@ -56,18 +58,6 @@ SCALARS: dict[str, tuple[str, ...]] = {
 }
 GENERIC_CATEGORIES = {"model_weights", "ai_incident", "other"}
 ENTITY_FIELDS = ("kind", "name", "role", "country")
-RED_FLAG_LABELS = {
-    "freight_forwarder_consignee": "Freight forwarder named as consignee",
-    "residential_address": "Residential address",
-    "third_country_payment": "Payment from a third country",
-    "refused_installation": "Refused installation or support",
-    "new_company": "Newly formed company",
-    "evasive_end_use": "Evasive about end use",
-    "cash_payment": "Cash payment",
-    "unusual_routing": "Unusual routing",
-    "mismatched_end_use": "End use does not match the buyer",
-    "reluctant_information": "Reluctant to give information",
-}
 PARTY_LABELS = {
     "consignee": "Consignee",
     "declared_end_user": "Declared end user",
@@ -601,7 +591,7 @@ def _details_sections(raw: Raw) -> list[Section]:
                             row.get("role", ""),
                             widget="select",
                             choices=[("", "Choose…")]
-                            + [(r, r.replace("_", " ")) for r in INTERMEDIARY_ROLES],
+                            + [(r, INTERMEDIARY_ROLE_LABELS.get(r, r)) for r in INTERMEDIARY_ROLES],
                         ),
                         Field(
                             f"{prefix}.country",

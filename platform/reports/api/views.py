@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import clearance_of
+from core.api.strict import StrictQuerySerializer
 from core.markings import Classification
 from reports import selectors, services
 from reports.models import Category, Report, Status
@@ -30,7 +31,7 @@ from .serializers import (
 )
 
 
-class ReportFilterSerializer(serializers.Serializer[dict[str, Any]]):
+class ReportFilterSerializer(StrictQuerySerializer):
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     origin = serializers.RegexField(r"^[a-z]{2,8}$", required=False)
