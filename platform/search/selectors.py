@@ -44,6 +44,8 @@ COUNT_CAP = 1_000
 FUZZY_MIN_LENGTH = 4
 FUZZY_ALTERNATIVES = 3
 FUZZY_THRESHOLD = 0.45
+ENTITY_WITHIN = 100  # entities are looked for in the best this many reports
+ENTITY_ALIKE = 0.5  # pg_trgm word similarity of the typed text to an entity's name
 _WORD = re.compile(r"[^\s\"'()<>!&|:*]+")
 
 
@@ -110,18 +112,31 @@ def matching_reports(user: AnyUser, text: str, filters: ReportFilters) -> QueryS
 def search(
     user: AnyUser, text: str, filters: ReportFilters, *, offset: int = 0, limit: int = 25
 ) -> SearchResults:
-    reports_qs = matching_reports(user, text, filters)
-    reports = list(reports_qs[offset : offset + limit])
-    if len(reports) < limit and offset == 0:
-        count = len(reports)
+    """One page of matching reports, and on the first page the entities and cases named alike.
+
+    The ranked ids are read once: the page, the count of a short answer and the entities all
+    come from them (the entities from the best ENTITY_WITHIN reports)."""
+    matched = matching_reports(user, text, filters)
+    wanted = max(offset + limit, ENTITY_WITHIN)
+    ranked = list(matched.values_list("pk", "rank")[:wanted])  # type: ignore[misc]  # annotated
+    ids = [pk for pk, _ in ranked]
+    by_id = Report.objects.in_bulk(ids[offset : offset + limit])
+    reports = []
+    for pk, rank in ranked[offset : offset + limit]:
+        if pk in by_id:
+            setattr(by_id[pk], "rank", rank)  # noqa: B010  # an annotation the model lacks
+            reports.append(by_id[pk])
+    if len(ids) < wanted:
+        count = len(ids)
     else:
-        count = reports_qs.order_by()[: COUNT_CAP + 1].count()
+        count = matched.order_by()[: COUNT_CAP + 1].count()
+    first_page = offset == 0
     return SearchResults(
         text=text,
         reports=reports,
         count=count,
-        entities=search_entities(user, text) if offset == 0 else [],
-        cases=search_visible_cases(user, text, limit=5) if offset == 0 else [],
+        entities=_entities_in(ids[:ENTITY_WITHIN], text) if first_page else [],
+        cases=search_visible_cases(user, text, limit=5) if first_page else [],
     )
 
 
@@ -139,25 +154,33 @@ def visible_links(user: AnyUser) -> QuerySet[ReportEntity]:
 
 
 def search_entities(user: AnyUser, text: str, limit: int = 8) -> list[Entity]:
-    """Entities named like `text` (trigram similarity, so misspellings find them) that the
-    user may see in at least one report, most similar first."""
+    """Entities named like `text` in the best-matching reports the user may see, most alike
+    first. Taken from those reports' links, so an entity is only ever offered through a report
+    the user may read, and a misspelt name finds it as the reports' search does."""
+    ids = matching_reports(user, text, ReportFilters()).values_list("pk", flat=True)
+    return _entities_in(list(ids[:ENTITY_WITHIN]), text, limit)
+
+
+def _entities_in(report_ids: list[Any], text: str, limit: int = 8) -> list[Entity]:
+    """Entities linked from the current versions of these (visible) reports, named like text."""
     name = normalise_name(text)[:300]
-    if len(name) < 3:
+    if len(name) < 3 or not report_ids:
         return []
-    seen = visible_links(user).filter(entity=OuterRef("pk"))
     with connection.cursor() as cursor:
-        # Candidates by index first (word similarity: "harbourfront" finds the longer name).
         cursor.execute(
-            "SELECT id FROM reports_entity WHERE %s::text <%% normalized_name "
-            "ORDER BY word_similarity(%s::text, normalized_name) DESC, id LIMIT 200",
-            [name, name],
+            "SELECT e.id, max(word_similarity(%s::text, e.normalized_name)) AS alike "
+            "FROM reports_reportentity l "
+            "JOIN reports_reportversion v ON v.id = l.version_id "
+            "JOIN reports_report r ON r.id = v.report_id AND r.current_version = v.version "
+            "JOIN reports_entity e ON e.id = l.entity_id "
+            "WHERE v.report_id = ANY(%s) "
+            "GROUP BY e.id HAVING max(word_similarity(%s::text, e.normalized_name)) >= %s "
+            "ORDER BY alike DESC, count(*) DESC, e.id LIMIT %s",
+            [name, [str(pk) for pk in report_ids], name, ENTITY_ALIKE, limit],
         )
-        candidates = [row[0] for row in cursor.fetchall()]
-    if not candidates:
-        return []
-    found = Entity.objects.filter(pk__in=candidates).filter(Exists(seen))
-    order = {pk: index for index, pk in enumerate(candidates)}
-    return sorted(found, key=lambda entity: order[entity.pk])[:limit]
+        ids = [row[0] for row in cursor.fetchall()]
+    found = Entity.objects.in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 @dataclass(frozen=True)
