@@ -126,10 +126,7 @@ def search(
         if pk in by_id:
             setattr(by_id[pk], "rank", rank)  # noqa: B010  # an annotation the model lacks
             reports.append(by_id[pk])
-    if len(ids) < wanted:
-        count = len(ids)
-    else:
-        count = matched.order_by()[: COUNT_CAP + 1].count()
+    count = len(ids) if len(ids) < wanted else matched.order_by()[: COUNT_CAP + 1].count()
     first_page = offset == 0
     return SearchResults(
         text=text,
