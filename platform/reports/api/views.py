@@ -29,6 +29,7 @@ from .serializers import (
     ReportWriteSerializer,
     WithdrawSerializer,
 )
+from .validation import check_report_request
 
 
 class ReportFilterSerializer(StrictQuerySerializer):
@@ -98,7 +99,7 @@ class ReportListView(APIView):
     @extend_schema(request=ReportWriteSerializer, responses={201: ReportVersionSerializer})
     def post(self, request: Request, version: str) -> Response:
         serializer = ReportWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        check_report_request(serializer)
         created = _run(
             lambda: services.create_report(
                 author=_user(request),
@@ -123,7 +124,7 @@ class ReportDetailView(APIView):
     def put(self, request: Request, version: str, report_id: str) -> Response:
         report = _visible_or_404(request, report_id)
         serializer = ReportReviseSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        check_report_request(serializer)
         try:
             revised = _run(
                 lambda: services.revise_report(
