@@ -33,6 +33,7 @@ class NodeProcesses:
     log_dir: Path
     web: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
+    scoring: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -76,7 +77,11 @@ class LocalFederation:
     extra_env: dict[str, str] = field(default_factory=dict)
     web_workers: int = 2
     worker_concurrency: int = 2
-    worker_queues: str = "default,federation,scoring"
+    worker_queues: str = "default,federation"
+    # Case scoring has its own worker process and queue, so a burst of received reports
+    # never waits behind deliveries (or the other way round).
+    scoring_worker: bool = True
+    scoring_concurrency: int = 1
     nodes: dict[str, NodeProcesses] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -244,10 +249,37 @@ class LocalFederation:
             ],
         )
 
+    def start_scoring(self, code: str) -> None:
+        node = self.nodes[code]
+        node.scoring = self._spawn(
+            node,
+            "scoring",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--concurrency",
+                str(self.scoring_concurrency),
+                "--queues",
+                "scoring",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"scoring-{code}@%h",
+            ],
+        )
+
     def start(self) -> None:
         for code in self.codes:
             self.start_web(code)
             self.start_worker(code)
+            if self.scoring_worker:
+                self.start_scoring(code)
         for code in self.codes:
             self.wait_until_up(code)
 
@@ -289,8 +321,12 @@ class LocalFederation:
     def stop_worker(self, code: str) -> None:
         self._signal(self.nodes[code].worker, signal.SIGTERM, 20)
 
+    def stop_scoring(self, code: str) -> None:
+        self._signal(self.nodes[code].scoring, signal.SIGTERM, 20)
+
     def stop(self) -> None:
         for code in self.codes:
+            self.stop_scoring(code)
             self.stop_worker(code)
             self.stop_web(code)
 
@@ -298,5 +334,5 @@ class LocalFederation:
         return all(
             p is not None and p.poll() is None
             for node in self.nodes.values()
-            for p in (node.web, node.worker)
+            for p in (node.web, node.worker, *([node.scoring] if self.scoring_worker else []))
         )
