@@ -310,6 +310,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "federation.tasks.refresh_manifests",
         "schedule": 3600.0,
     },
+    # The signed head of the audit chain goes to every partner at least hourly.
+    "federation-publish-audit-heads": {
+        "task": "federation.tasks.publish_audit_heads",
+        "schedule": 3600.0,
+    },
     "federation-reissue-manifest": {
         "task": "federation.tasks.reissue_manifest",
         "schedule": 86400.0,
