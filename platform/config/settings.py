@@ -293,6 +293,11 @@ METRICS_TOKEN = (
     if _metrics_token_file
     else env_str("METRICS_TOKEN", "")
 )
+# Proxies (nginx) whose X-Forwarded-For names the real client; nobody else is believed.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# The zero-setup node serves its own static files; in production nginx serves STATIC_ROOT
+# (after `manage.py collectstatic`) and Django does not.
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
 READY_HEARTBEAT_S = env_int("READY_HEARTBEAT_S", 60, minimum=20)
 READY_OUTBOX_LATE_S = env_int("READY_OUTBOX_LATE_S", 120, minimum=10)
 

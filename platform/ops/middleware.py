@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from . import logs
@@ -25,6 +26,21 @@ def _route(request: HttpRequest) -> str:
     return match.view_name or match.route or "unnamed"
 
 
+def client_address(request: HttpRequest) -> str:
+    """The client's address: behind a trusted proxy (TRUSTED_PROXIES), the nearest address in
+    X-Forwarded-For that is not itself a trusted proxy; otherwise the socket's peer. Audit and
+    refusal rows then name the client, not nginx."""
+    peer = str(request.META.get("REMOTE_ADDR", ""))
+    trusted: list[str] = settings.TRUSTED_PROXIES
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:45]
+    return peer
+
+
 class RequestContextMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -34,6 +50,7 @@ class RequestContextMiddleware:
         rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         token_id = logs.request_id.set(rid)
         token_partner = logs.partner.set("")
+        request.META["REMOTE_ADDR"] = client_address(request)
         started = time.perf_counter()
         try:
             response = self.get_response(request)

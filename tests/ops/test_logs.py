@@ -6,11 +6,13 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from ops.logs import ContextFilter, JsonFormatter
+from ops.middleware import client_address
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +68,22 @@ def test_exceptions_and_extras_are_fields_of_one_json_object() -> None:
     assert line["message"] == "failed x"
     assert line["partner"] == "uk"
     assert "ValueError: invented failure" in line["exc"]
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(settings: Any) -> None:
+    settings.TRUSTED_PROXIES = ["10.9.0.1"]
+    request = RequestFactory().get(
+        "/healthz", REMOTE_ADDR="10.9.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7, 10.9.0.1"
+    )
+    assert client_address(request) == "198.51.100.7"
+    # anyone else's X-Forwarded-For is not believed
+    direct = RequestFactory().get(
+        "/healthz", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="198.51.100.7"
+    )
+    assert client_address(direct) == "203.0.113.9"
+
+
+def test_static_files_are_left_to_the_proxy_when_so_configured(settings: Any) -> None:
+    assert Client().get("/static/web/web.css").status_code in (200, 304)
+    settings.SERVE_STATIC = False
+    assert Client().get("/static/web/web.css").status_code == 404
