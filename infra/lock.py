@@ -31,7 +31,8 @@ def main() -> None:
         command = [
             sys.executable, "-m", "piptools", "compile", "--quiet", "--generate-hashes",
             "--allow-unsafe", "--strip-extras", "--no-emit-index-url", "--no-emit-find-links",
-            "--build-deps-for", "editable", "--newline", "LF", "--output-file", str(out.relative_to(ROOT)),
+            "--build-deps-for", "editable", "--newline", "LF",
+            "--output-file", str(out.relative_to(ROOT)),
             *(f"--extra={extra}" for extra in extras), "pyproject.toml",
         ]  # fmt: skip
         print(f"locking {name} ({', '.join(extras) or 'no extras'})", flush=True)
