@@ -35,6 +35,7 @@ PRIOR_NAMES = 16384  # pseudo-names: an unseen token is as rare as one in 16k na
 GENERIC_CAP = 1.5  # bits: agreement on a generic word weighs at most this
 FUZZY_DICE = 0.7  # character-bigram Dice at which two tokens are one token mistyped
 MAX_TOKENS = 8  # tokens of a name used for co-occurrence counts
+COMPARER_LIMIT = 2_000_000  # cached name pairs before a comparer starts afresh (memory)
 
 
 def core_tokens(normalized: str) -> list[str]:
@@ -90,6 +91,7 @@ class NameStats:
         return cls.from_names(names, addresses)
 
     def add_names(self, names: Iterable[str]) -> None:
+        self.__dict__.pop("_comparers", None)  # counts change: cached comparisons are stale
         token_df = Counter[str]()
         pair_df = Counter[str]()
         keys = Counter[str]()
@@ -135,6 +137,15 @@ class NameStats:
         return cls(
             n, counts("token_df"), counts("pair_df"), counts("key_count"), counts("address_count")
         )
+
+    def comparer(self, floor: float, cap: float) -> NameComparer:
+        """A comparer over these counts, kept with them: chunks of one regroup share its
+        cache of compared name pairs (names repeat across chunks)."""
+        cache: dict[tuple[float, float], NameComparer] = self.__dict__.setdefault("_comparers", {})
+        found = cache.get((floor, cap))
+        if found is None or found.size > COMPARER_LIMIT:
+            found = cache[(floor, cap)] = NameComparer(self, floor, cap)
+        return found
 
     def information(self, count: int) -> float:
         """Bits of evidence in agreeing on a value held by ``count`` of the names seen."""
@@ -232,6 +243,10 @@ class NameComparer:
             gb = self._grams[b] = _bigrams(b)
         return 2.0 * len(ga & gb) / (len(ga) + len(gb))
 
+    @property
+    def size(self) -> int:
+        return len(self._cache)
+
     def compare_parties(
         self, a: tuple[str, ...], b: tuple[str, ...], floor: float | None = None
     ) -> NameVerdict:
@@ -268,8 +283,16 @@ class NameComparer:
                         left.remove(token)
                         right.clear()
                         break
+        # a typo rarely hits both the first letter and the ending, or changes length by > 2
         scored = sorted(
-            ((self._similarity(x, y), x, y) for x in ua for y in ub if min(len(x), len(y)) >= 3),
+            (
+                (self._similarity(x, y), x, y)
+                for x in ua
+                for y in ub
+                if min(len(x), len(y)) >= 3
+                and abs(len(x) - len(y)) <= 2
+                and (x[0] == y[0] or x[-2:] == y[-2:])
+            ),
             reverse=True,
         )
         used_a: set[str] = set()
@@ -292,6 +315,11 @@ class NameComparer:
         ta, tb = self.tokens(a), self.tokens(b)
         if not ta or not tb:
             return 0.0, "partial"
+        if ta == tb:
+            info = min(self._information([(t, 1.0) for t in ta]), self._whole_name_cap(ta, tb))
+            if all(t in GENERIC_WORDS for t in ta):
+                return self.floor, "disagree"
+            return max(self.floor, min(self.cap, info)), "agree"
         shared = [t for t in ta if t in tb]
         ua = [t for t in ta if t not in shared]
         ub = [t for t in tb if t not in shared]

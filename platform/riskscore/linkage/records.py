@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from riskscore.matching import normalize_address, normalize_name
@@ -160,8 +161,14 @@ def _country(value: Any) -> str:
     return value.strip().upper() if isinstance(value, str) else ""
 
 
+_ALIAS_HINTS = ("(", ";", "k.a", "k/a", "b/a", "b.a", "aka", "AKA", "also", "ALSO", "ormerly",
+                "ORMERLY", "dba", "DBA", "fka", "FKA")  # fmt: skip
+
+
 def party_names(name: str) -> list[str]:
     """The names one written party goes by: the name and any alias written inside it."""
+    if not any(hint in name for hint in _ALIAS_HINTS):
+        return [name]
     parts = _ALIAS_SPLIT.split(name)
     if len(parts) == 1:
         return [name]
@@ -170,16 +177,23 @@ def party_names(name: str) -> list[str]:
 
 
 def _party(raw: Any, extra: Sequence[str] = ()) -> Party | None:
-    names: list[str] = []
-    country = ""
+    name, country = "", ""
     if isinstance(raw, Mapping):
         name = _text(raw.get("name"))
-        if name:
-            names.extend(party_names(name))
         country = _country(raw.get("country"))
+    if not extra:
+        return _named_party(name, country) if name else None
+    names = party_names(name) if name else []
     names.extend(n for n in extra if n not in names)
-    if not names:
-        return None
+    return _build_party(names, country)
+
+
+@lru_cache(maxsize=1 << 17)
+def _named_party(name: str, country: str) -> Party | None:
+    return _build_party(party_names(name), country)
+
+
+def _build_party(names: list[str], country: str) -> Party | None:
     written: list[str] = []
     normalized: list[str] = []
     for name in names:
@@ -214,6 +228,7 @@ def _entity_names(report: Report, roles: tuple[str, ...]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def model_family(model: str) -> str:
     """ "NVIDIA H100 SXM5 80GB" -> "H100": the first word with a digit, upper-case alnum."""
     upper = model.upper()
@@ -245,12 +260,18 @@ def _items(details: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str], 
 def _day(value: Any) -> int | None:
     if not isinstance(value, str) or len(value) < 10:
         return None
+    return _ordinal(value[:10])
+
+
+@lru_cache(maxsize=1 << 14)
+def _ordinal(value: str) -> int | None:
     try:
-        return date.fromisoformat(value[:10]).toordinal()
+        return date.fromisoformat(value).toordinal()
     except ValueError:
         return None
 
 
+@lru_cache(maxsize=1 << 17)
 def address_key(address: str, country: str) -> str:
     tokens = sorted({t for t in normalize_address(address).split() if t not in ADDRESS_SOFT})
     return " ".join(tokens) + "|" + country if tokens else ""
