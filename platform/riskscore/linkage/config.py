@@ -64,8 +64,8 @@ class LinkageConfig:
     flag_size: int = 25  # clusters this large are checked for cohesion
     cohesion_min: float = 4.0  # mean internal weight below this flags a cluster
     # blocking
-    full_block: int = 16  # blocks up to this size compare all pairs
-    window: int = 6  # larger blocks compare date-ordered neighbours within this window
+    full_block: int = 12  # blocks up to this size compare all pairs
+    window: int = 4  # larger blocks compare date-ordered neighbours within this window
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -193,6 +193,7 @@ class NameComparer:
         self._grams: dict[str, frozenset[str]] = {}
         self._idf: dict[str, float] = {}
         self._tokens: dict[str, list[str]] = {}
+        self._key_info: dict[str, float] = {}
 
     def idf(self, token: str) -> float:
         value = self._idf.get(token)
@@ -328,15 +329,14 @@ class NameComparer:
         matched = [(t, 1.0) for t in shared]
         for x, y, sim in fuzzy:
             matched.append((x if self.idf(x) <= self.idf(y) else y, sim))
+        if not any(t not in GENERIC_WORDS for t, _ in matched):
+            return self.floor, "disagree"  # nothing but generic words in common
         info = self._information(matched)
         info = min(info, self._whole_name_cap(ta, tb))
         penalty = sum(self._penalty(t) for t in (*ua, *ub))
         if ua and ub and any(t not in LEGAL_WORDS for t in (*ua, *ub)):
             penalty += 2.0  # one word replaced by another: a different company
-        distinctive = any(t not in GENERIC_WORDS for t, _ in matched)
         weight = info - penalty
-        if not distinctive:
-            return self.floor, "disagree"
         outcome = "agree" if not ua and not ub and all(s >= 0.99 for _, s in matched) else "partial"
         return max(self.floor, min(self.cap, weight)), outcome
 
@@ -355,9 +355,15 @@ class NameComparer:
         return info
 
     def _whole_name_cap(self, ta: list[str], tb: list[str]) -> float:
-        counts = self.stats.key_count
-        common = max(counts.get(" ".join(sorted(ta)), 0), counts.get(" ".join(sorted(tb)), 0))
-        return self.stats.information(common) + 1.0
+        """The rarity of the commoner of the two whole names (plus one bit)."""
+        return min(self._name_information(ta), self._name_information(tb)) + 1.0
+
+    def _name_information(self, tokens: list[str]) -> float:
+        key = " ".join(sorted(tokens))
+        value = self._key_info.get(key)
+        if value is None:
+            value = self._key_info[key] = self.stats.information(self.stats.key_count.get(key, 0))
+        return value
 
     def _penalty(self, token: str) -> float:
         if token in GENERIC_WORDS:
