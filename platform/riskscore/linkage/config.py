@@ -66,6 +66,7 @@ class LinkageConfig:
     # blocking
     full_block: int = 12  # blocks up to this size compare all pairs
     window: int = 4  # larger blocks compare date-ordered neighbours within this window
+    token_window: int = 2  # the same for blocks on one name token (a common stem)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
