@@ -85,11 +85,11 @@ def _event(record: Record) -> str:
 
 
 _WRITTEN: dict[str, Callable[[Record], str]] = {
-    "shipment_ref": lambda r: r.shipment_ref,
+    "shipment_ref": lambda r: r.shipment_ref_written,
     "intermediary": lambda r: ", ".join(w for w, _ in r.intermediaries),
     "address": lambda r: r.address,
     "country": lambda r: r.party.country if r.party else "",
-    "items": lambda r: ", ".join(sorted(r.models)),
+    "items": lambda r: r.items_written,
     "quantity": lambda r: str(r.quantity),
     "route": lambda r: " → ".join(r.route),
     "event_date": _event,

@@ -102,7 +102,9 @@ class Record:
     intermediaries: tuple[tuple[str, str], ...]  # (as written, normalised)
     serials: frozenset[str]
     shipment_ref: str
+    shipment_ref_written: str
     models: frozenset[str]
+    items_written: str  # quantities and models as the report wrote them
     quantity: int  # total units, 0 when unknown
     route: tuple[str, ...]
     day: int | None  # event_start as a proleptic ordinal
@@ -236,6 +238,17 @@ def model_family(model: str) -> str:
     return match.group(0) if match else _ALNUM.sub("", upper)
 
 
+def _items_written(details: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    for key in ("items", "chips", "chips_used"):
+        for item in details.get(key) or ():
+            if isinstance(item, Mapping) and _text(item.get("model")):
+                qty = item.get("quantity")
+                model = _text(item.get("model"))
+                parts.append(f"{qty} × {model}" if isinstance(qty, int) else model)
+    return ", ".join(parts)
+
+
 def _items(details: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str], int]:
     serials: set[str] = set()
     models: set[str] = set()
@@ -289,7 +302,8 @@ def extract(report: Report) -> Record:
     party = _party(raw_party, _entity_names(report, roles))
     address = _text(raw_party.get("address")) if isinstance(raw_party, Mapping) else ""
     serials, models, quantity = _items(details)
-    ref = _ALNUM.sub("", _text(details.get("shipment_ref")).upper())
+    ref_written = _text(details.get("shipment_ref"))
+    ref = _ALNUM.sub("", ref_written.upper())
     route = tuple(_country(c) for c in details.get("route") or () if isinstance(c, str))
     intermediaries: list[tuple[str, str]] = []
     for entry in details.get("intermediaries") or ():
@@ -316,7 +330,9 @@ def extract(report: Report) -> Record:
         intermediaries=tuple(intermediaries),
         serials=serials,
         shipment_ref=ref if len(ref) >= 3 else "",
+        shipment_ref_written=ref_written,
         models=models,
+        items_written=_items_written(details) if models else "",
         quantity=quantity,
         route=route,
         day=_day(event),
