@@ -271,6 +271,7 @@ class Table:
         address_weight, _ = scores["address"]
         name_weight, name_outcome = scores["name"]
         address_weight[name_outcome == DISAGREE] *= cfg.address_other_party
+        address_weight[name_outcome == PARTIAL] *= cfg.address_partial_party
         # name, address and country all say "the same company"; a company receives many
         # shipments, so together they are capped: the rest must say "the same shipment"
         country_weight, _ = scores["country"]

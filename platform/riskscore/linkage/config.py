@@ -22,7 +22,7 @@ __all__ = ["LinkageConfig"]
 class LinkageConfig:
     # hard identifiers
     serial_agree: float = 24.0
-    serial_disagree: float = -6.0
+    serial_disagree: float = -6.0  # disjoint lists: other chips, or nodes saw different parts
     ref_agree: float = 18.0
     ref_disagree: float = -5.0
     # names (rarity-weighted, clamped to [floor, cap])
@@ -39,6 +39,7 @@ class LinkageConfig:
     address_cap: float = 8.0
     address_disagree: float = -1.0
     address_other_party: float = 0.25  # factor when the consignee names disagree
+    address_partial_party: float = 0.5  # factor when they only partly agree
     party_cap: float = 14.0  # name + address + country together: "the same company" at most
     country_agree: float = 1.5
     country_disagree: float = -4.0

@@ -199,8 +199,8 @@ class NameComparer:
         value = self._idf.get(token)
         if value is None:
             value = self.stats.information(self.stats.token_df.get(token, 0))
-            if token in GENERIC_WORDS:
-                value = min(value, GENERIC_CAP)
+            if token in GENERIC_WORDS or token.isdigit():
+                value = min(value, GENERIC_CAP)  # "No. 3" is as common as a generic word
             self._idf[token] = value
         return value
 
@@ -329,8 +329,10 @@ class NameComparer:
         matched = [(t, 1.0) for t in shared]
         for x, y, sim in fuzzy:
             matched.append((x if self.idf(x) <= self.idf(y) else y, sim))
-        if not any(t not in GENERIC_WORDS for t, _ in matched):
+        if not any(t not in GENERIC_WORDS and not t.isdigit() for t, _ in matched):
             return self.floor, "disagree"  # nothing but generic words in common
+        if any(t.isdigit() for t in ua) and any(t.isdigit() for t in ub):
+            return self.floor, "disagree"  # "Factory No. 3" and "Factory No. 5" are two
         info = self._information(matched)
         info = min(info, self._whole_name_cap(ta, tb))
         penalty = sum(self._penalty(t) for t in (*ua, *ub))
