@@ -352,30 +352,24 @@ def _retire(
 # --------------------------------------------------------------------------------------------
 
 
-def mark_pending(report_ids: Sequence[str]) -> None:
-    """Record that these reports' cases need regrouping (in the caller's transaction)."""
-    if not report_ids:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO cases_pendingscoring (report_id, queued_at) "
-            "SELECT unnest(%s::uuid[]), %s ON CONFLICT (report_id) DO NOTHING",
-            [list(report_ids), timezone.now()],
-        )
-
-
-def reclassified(versions: Iterable[Any]) -> list[str]:
-    """Reports whose new version is at another level than the case that holds them."""
+def mark_pending(versions: Sequence[Any]) -> list[str]:
+    """Record that these versions' reports need regrouping (in the caller's transaction), and
+    return the reports whose new version is at another level than the case holding them: one
+    statement for a whole received batch."""
     level = {str(v.report_id): int(v.classification) for v in versions}
     if not level:
         return []
-    return [
-        str(rid)
-        for rid, held in CaseMember.objects.filter(report_id__in=list(level)).values_list(
-            "report_id", "classification"
+    ids = list(level)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH queued AS (INSERT INTO cases_pendingscoring (report_id, queued_at) "
+            "SELECT unnest(%s::uuid[]), %s ON CONFLICT (report_id) DO NOTHING) "
+            "SELECT m.report_id FROM cases_casemember m "
+            "JOIN unnest(%s::uuid[], %s::smallint[]) AS v (id, level) ON m.report_id = v.id "
+            "WHERE m.classification <> v.level",
+            [ids, timezone.now(), ids, [level[r] for r in ids]],
         )
-        if held != level[str(rid)]
-    ]
+        return [str(row[0]) for row in cursor.fetchall()]
 
 
 def drain_batch(limit: int) -> Outcome | None:
