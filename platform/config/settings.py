@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "reports",
     "federation",
     "cases",
+    "search",
     "django_htmx",
     "audit",
     "web",

@@ -17,4 +17,5 @@ urlpatterns = [
     path("api/<str:version>/", include("accounts.api.urls")),
     path("api/<str:version>/", include("federation.api.analyst_urls")),
     path("api/<str:version>/", include("cases.api.urls")),
+    path("api/<str:version>/", include("search.urls")),
 ]
