@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from core.bulk import copy_create
 from reports.models import Status
+from riskscore.linkage import NameStats
 
 from .bulk import copy_update
 from .describe import describe_case
@@ -47,6 +48,7 @@ from .models import (
     CaseScore,
     PendingScoring,
 )
+from .namestats import name_stats
 from .screening import active_index
 
 log = logging.getLogger(__name__)
@@ -167,7 +169,7 @@ def regroup_reports(report_ids: Collection[str]) -> Outcome:
         return _rewrite(hood)
 
 
-def _rewrite(hood: Neighbourhood) -> Outcome:
+def _rewrite(hood: Neighbourhood, stats: NameStats | None = None) -> Outcome:
     docs = [d for d in hood.docs if _groupable(d)]
     by_id = {str(d["id"]): d for d in docs}
     previous = {
@@ -176,7 +178,9 @@ def _rewrite(hood: Neighbourhood) -> Outcome:
         if rid in by_id and m.classification == level_of(by_id[rid])
     }
     together, apart = _constraints(by_id)
-    groups = group_neighbourhood(docs, previous=previous, must_link=together, cannot_link=apart)
+    groups = group_neighbourhood(
+        docs, previous=previous, must_link=together, cannot_link=apart, stats=stats or name_stats()
+    )
     written = _write_groups(groups, by_id, hood)
     kept = {case.pk for case in written}
     gone = [pk for pk in hood.cases if pk not in kept]

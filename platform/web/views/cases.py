@@ -53,6 +53,32 @@ LINK_REASONS = {
     "customer": "Same customer",
     "organisation": "Same organisation",
     "entity_name": "Similar entity name",
+    "suspected_end_user": "Same suspected end user",
+    "declared_end_user": "Same declared end user",
+    "intermediary": "Same intermediary",
+    "address": "Same address",
+    "country": "Same country",
+    "items": "Same items",
+    "quantity": "Similar quantity",
+    "route": "Same route",
+    "event_date": "Close event dates",
+    "analyst": "Merged by an analyst",
+    "evidence": "Combined evidence",
+}
+EVIDENCE_FIELDS = {
+    "serial": "chip serials",
+    "shipment_ref": "shipment reference",
+    "name": "name",
+    "suspected_end_user": "suspected end user",
+    "declared_end_user": "declared end user",
+    "intermediary": "intermediaries",
+    "address": "address",
+    "country": "country",
+    "items": "items",
+    "quantity": "quantity",
+    "route": "route",
+    "event_date": "event dates",
+    "analyst": "analyst",
 }
 
 
@@ -265,6 +291,11 @@ def _links(case: Case, titles: dict[str, str]) -> list[dict[str, Any]]:
             {
                 "reason": LINK_REASONS.get(str(link.get("reason")), str(link.get("reason"))),
                 "detail": link.get("detail", ""),
+                "evidence": [
+                    {**e, "field": EVIDENCE_FIELDS.get(str(e.get("field")), str(e.get("field")))}
+                    for e in link.get("evidence") or []
+                    if isinstance(e, dict)
+                ],
                 "score": link.get("score"),
                 "a": a,
                 "b": b,
