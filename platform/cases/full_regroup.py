@@ -145,7 +145,10 @@ def _chunk(ids: list[str], stats: NameStats) -> int:
         members = {str(m.report_id): m for m in CaseMember.objects.filter(report_id__in=ids)}
         case_ids = {m.case_id for m in members.values()}
         cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).defer("features")}
-        outcome = _rewrite(Neighbourhood(docs=docs, members=members, cases=cases), stats)
+        # Everything is rewritten: a full regroup also refreshes what changed around the
+        # reports (a new screening list, the names' rarity, titles).
+        hood = Neighbourhood(docs=docs, members=members, cases=cases)
+        outcome = _rewrite(hood, stats, set(ids))
     return len(outcome.cases)
 
 

@@ -48,6 +48,27 @@ def report_keys(doc: Doc) -> list[str]:
     return sorted(key[:300] for key in blocking_keys(doc))
 
 
+LOOKUP_CAP = 200  # a name token, name or address on more reports than this finds no neighbours
+
+
+def lookup_keys(keys: Iterable[str], stats: NameStats, cap: int = LOOKUP_CAP) -> list[str]:
+    """The stored keys worth looking a new report's neighbourhood up by: serials and shipment
+    references always; a name token, whole name or address only while it is rare on this
+    node (a stem shared by thousands of names would pull thousands of cases into every
+    batch); event-week buckets never (they only add candidates, the linkage decides)."""
+    chosen = []
+    for key in keys:
+        prefix, _, value = key.partition(":")
+        if (
+            prefix in ("s", "r")
+            or (prefix == "t" and stats.token_df.get(value, 0) <= cap)
+            or (prefix == "n" and stats.key_count.get(value, 0) <= cap)
+            or (prefix == "a" and stats.address_count.get(value, 0) <= cap)
+        ):
+            chosen.append(key)
+    return chosen
+
+
 def _evidence_json(evidence: Evidence) -> dict[str, Any]:
     return {
         "field": evidence.field,
