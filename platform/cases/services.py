@@ -59,12 +59,10 @@ def queue_scoring(versions: Sequence[ReportVersion]) -> None:
     for the seconds before the worker runs."""
     from . import regroup
 
-    published = [v for v in versions if v.status != Status.DRAFT]
-    report_ids = list(dict.fromkeys(str(v.report_id) for v in published))
-    if not report_ids:
+    latest = {str(v.report_id): v for v in versions if v.status != Status.DRAFT}
+    if not latest:
         return
-    regroup.mark_pending(report_ids)
-    moved = regroup.reclassified(published)
+    moved = regroup.mark_pending(list(latest.values()))
     if moved:
         regroup.regroup_reports(moved)
     after_commit("cases.tasks.drain_scoring")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import pairwise
 
 import pycountry
@@ -357,6 +357,9 @@ def _day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+_FIRST_DAY, _LAST_DAY = date.min.toordinal(), date.max.toordinal()
+
+
 def timeline(entries: Sequence[TimelineEntry], width: int = 760) -> Timeline:
     days: list[date] = []
     for entry in entries:
@@ -365,16 +368,19 @@ def timeline(entries: Sequence[TimelineEntry], width: int = 760) -> Timeline:
             days.append(_day(entry.received))
     if not days:
         return Timeline(width=0, height=0)
-    first, last = min(days), max(days)
-    pad = max((last - first).days // 20, 3)
-    first, last = first - timedelta(days=pad), last + timedelta(days=pad)
-    total = max((last - first).days, 1)
+    # Day numbers, not dates: a padded axis around 0001-01-01 or 9999-12-31 (old data, or a
+    # partner's) would step outside what `date` can hold and fail the whole page.
+    first = min(days).toordinal()
+    last = max(days).toordinal()
+    pad = max((last - first) // 20, 3)
+    first, last = first - pad, last + pad
+    total = max(last - first, 1)
     left, right, row_h, top = 200, width - 40, 26, 8
     height = top + row_h * len(entries) + 34
     chart = Timeline(width=width, height=height, plot_left=left, plot_right=right)
 
     def x(day: date) -> float:
-        return round(left + (right - left) * (day - first).days / total, 1)
+        return round(left + (right - left) * (day.toordinal() - first) / total, 1)
 
     for index, entry in enumerate(entries):
         y = top + index * row_h
@@ -382,7 +388,7 @@ def timeline(entries: Sequence[TimelineEntry], width: int = 760) -> Timeline:
         start = entry.event_start or entry.event_end
         if start:
             end = entry.event_end or start
-            text = f"event {start:%Y-%m-%d}" + (f" to {end:%Y-%m-%d}" if end != start else "")
+            text = f"event {start.isoformat()}" + (f" to {end.isoformat()}" if end != start else "")
             span = Segment(x(start), y + 7, max(x(end) - x(start), 4.0), 10, EDGE, text)
         mark_x = x(_day(entry.received)) if entry.received else None
         mark = f"{entry.received_label} {entry.received:%Y-%m-%d %H:%M}" if entry.received else ""
@@ -390,6 +396,7 @@ def timeline(entries: Sequence[TimelineEntry], width: int = 760) -> Timeline:
     chart.axis_y = top + row_h * len(entries) + 4
     steps = 5
     for step in range(steps + 1):
-        day = first + timedelta(days=round(total * step / steps))
-        chart.ticks.append((x(day), f"{day:%Y-%m-%d}"))
+        ordinal = first + round(total * step / steps)
+        day = date.fromordinal(min(max(ordinal, _FIRST_DAY), _LAST_DAY))
+        chart.ticks.append((x(day), day.isoformat()))
     return chart

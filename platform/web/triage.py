@@ -261,8 +261,9 @@ def signature_of(provenance: Mapping[str, Any], here: str) -> Signature:
         hops = [hop for hop in path.get("hops") or [] if isinstance(hop, Mapping)]
         nodes = [str(hops[0].get("from", ""))] if hops else [origin]
         nodes += [str(hop.get("to", "")) for hop in hops]
-        if not hops:
-            nodes.append(str(path.get("from", "")))
+        sender = str(path.get("from", ""))
+        if not hops and sender != nodes[-1]:  # a direct delivery is origin -> here, no more
+            nodes.append(sender)
         if nodes[-1] != here:
             nodes.append(here)
         signature.paths.append(" → ".join(n.upper() for n in nodes if n))
