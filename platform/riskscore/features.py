@@ -61,13 +61,18 @@ __all__ = [
 FEATURE_NAMES: tuple[str, ...] = tuple(spec.name for spec in FEATURES)
 FEATURE_GROUPS: dict[str, str] = {spec.name: spec.group for spec in FEATURES}
 
+#: The catalogue's weights are relative strengths of evidence; this factor turns them into
+#: log-odds. With the reference's priors used as log-odds directly, a case with many signals
+#: reached z = 8 and scores bunched at 99-100 (no order at the top of the queue); scaled, the
+#: strongest demo cases sit near z = 3-4 (95-98). A uniform factor changes no ranking.
+EVIDENCE_SCALE = 0.55
+
 DEFAULT_CONFIG = ScoringConfig(
     version="2026-12-default",
     feature_names=FEATURE_NAMES,
-    weights=tuple(spec.weight for spec in FEATURES),
-    # a case with no signal scores 100 * sigmoid(-4.5) = 1.1; strong cases reach z of 1-3, so
-    # the top of the queue is not squeezed against 100 (the sigmoid's flat end)
-    bias=-4.5,
+    weights=tuple(round(spec.weight * EVIDENCE_SCALE, 4) for spec in FEATURES),
+    # a case with no signal scores 100 * sigmoid(-4) = 1.8
+    bias=-4.0,
     neutral=tuple(spec.neutral for spec in FEATURES),
     half_life_days=180.0,
     descriptions=tuple(spec.description for spec in FEATURES),
@@ -375,8 +380,12 @@ Row = dict[str, float | None]
 
 
 def category_features(ctx: CaseContext) -> Row:
-    present = ctx.categories
-    return {f"cat_{c}": 1.0 if c in present else 0.0 for c in CATEGORIES}
+    """Each category's share of the case's reports: the intercepts of a mixed case average."""
+    counts = dict.fromkeys(CATEGORIES, 0)
+    for r in ctx.reports:
+        counts[_category(r)] += 1
+    total = sum(counts.values()) or 1
+    return {f"cat_{c}": counts[c] / total for c in CATEGORIES}
 
 
 def screening_features(ctx: CaseContext) -> Row:
@@ -920,11 +929,25 @@ def case_contexts(
     return contexts
 
 
+_CATEGORY_FAMILIES = frozenset(
+    {military_ai_features, cloud_features, model_weights_features, incident_features}
+)
+
+
 def case_row(ctx: CaseContext) -> Row:
-    """Every feature of one case (the families' rows merged)."""
+    """Every feature of one case (the families' rows merged).
+
+    A case mixing k categories (reports on one laboratory's model, its weights and an incident)
+    has its category-specific families scaled by 1/sqrt(k): they corroborate one another, but
+    adding them in full let mixed cases pile evidence up to a score of 100.
+    """
+    mix = 1.0 / math.sqrt(max(1, len(ctx.categories)))
     row: Row = {}
     for family in FAMILIES:
-        row.update(family(ctx))
+        values = family(ctx)
+        if mix < 1.0 and family in _CATEGORY_FAMILIES:
+            values = {k: None if v is None else v * mix for k, v in values.items()}
+        row.update(values)
     return row
 
 
