@@ -49,7 +49,12 @@ def _level_choices(clearance: Classification) -> list[tuple[str, str]]:
 class ReportFilterForm(forms.Form):
     """Filters of the report list; an invalid value is ignored (and shown as an error)."""
 
-    q = forms.CharField(label="Title contains", max_length=100, required=False)
+    q = forms.CharField(
+        label="Search",
+        max_length=200,
+        required=False,
+        help_text="Titles, names, addresses, serials, shipment references, notes",
+    )
     category = forms.ChoiceField(
         label="Category", required=False, choices=[("", "Any category"), *Category.choices]
     )

@@ -8,6 +8,12 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def _add_level_key(apps: object, schema_editor: object) -> None:
+    from cases.constraints import ensure_level_key
+
+    ensure_level_key(schema_editor.connection)  # type: ignore[attr-defined]
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("cases", "0001_initial"),
@@ -216,10 +222,5 @@ class Migration(migrations.Migration):
             "FROM cases_case c WHERE c.id = m.case_id",
             migrations.RunSQL.noop,
         ),
-        migrations.RunSQL(
-            "ALTER TABLE cases_casemember ADD CONSTRAINT casemember_case_level "
-            "FOREIGN KEY (case_id, classification) REFERENCES cases_case (id, classification) "
-            "ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED",
-            "ALTER TABLE cases_casemember DROP CONSTRAINT casemember_case_level",
-        ),
+        migrations.RunPython(_add_level_key, migrations.RunPython.noop),
     ]
