@@ -352,12 +352,7 @@ FEDERATION_HTTP_TIMEOUT_S = env_int("FEDERATION_HTTP_TIMEOUT_S", 15, minimum=1)
 
 # Operations: /metrics wants this bearer token (unset = /metrics answers 401 to everyone);
 # /readyz's limits. METRICS_TOKEN_FILE names a file holding the token (systemd credentials).
-_metrics_token_file = env_optional("METRICS_TOKEN_FILE")
-METRICS_TOKEN = (
-    Path(_metrics_token_file).read_text().strip()
-    if _metrics_token_file
-    else env_str("METRICS_TOKEN", "")
-)
+METRICS_TOKEN = env_secret("METRICS_TOKEN") or ""
 # Proxies (nginx) whose X-Forwarded-For names the real client; nobody else is believed.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 # The zero-setup node serves its own static files; in production nginx serves STATIC_ROOT
