@@ -18,15 +18,18 @@ import logging
 import time
 from array import array
 from collections.abc import Callable, Iterator
+from datetime import date
 
 import numpy as np
 from django.db import connection, transaction
 
 from core.markings import Classification
 from reports.models import Status
+from riskscore.linkage import NameStats
 
 from .linking import report_keys
 from .models import Case, CaseMember, CaseOverride
+from .namestats import name_stats
 from .regroup import Neighbourhood, _rewrite, lock_levels, lock_reports
 
 log = logging.getLogger(__name__)
@@ -34,12 +37,20 @@ Progress = Callable[[int, int], None]
 PAGE = 20_000
 
 
-def _pages() -> Iterator[list[tuple[str, int, str, str, object]]]:
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+Row = tuple[str, int, str, str, object, str | None, str | None]
+
+
+def _pages() -> Iterator[list[Row]]:
     last = "00000000-0000-0000-0000-000000000000"
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT r.id, v.classification, v.category, v.status, v.details "
+                "SELECT r.id, v.classification, v.category, v.status, v.details, "
+                "v.event_start, v.event_end "
                 "FROM reports_report r JOIN reports_reportversion v "
                 "ON v.report_id = r.id AND v.version = r.current_version "
                 "WHERE r.id > %s ORDER BY r.id LIMIT %s",
@@ -48,7 +59,9 @@ def _pages() -> Iterator[list[tuple[str, int, str, str, object]]]:
             rows = cursor.fetchall()
         if not rows:
             return
-        yield [(str(r[0]), int(r[1]), str(r[2]), str(r[3]), r[4]) for r in rows]
+        yield [
+            (str(r[0]), int(r[1]), str(r[2]), str(r[3]), r[4], _iso(r[5]), _iso(r[6])) for r in rows
+        ]
         last = str(rows[-1][0])
 
 
@@ -83,7 +96,7 @@ def _scan() -> tuple[list[str], np.ndarray]:
     nodes = array("q")
     hashes = array("q")
     for page in _pages():
-        for rid, level, category, status, details in page:
+        for rid, level, category, status, details, start, end in page:
             i = len(ids)
             ids.append(rid)
             index[rid] = i
@@ -93,6 +106,8 @@ def _scan() -> tuple[list[str], np.ndarray]:
                 "id": rid,
                 "category": category,
                 "details": details,
+                "event_start": start,
+                "event_end": end,
                 "markings": {"classification": Classification(level).name},
             }
             for key in report_keys(doc):
@@ -117,7 +132,7 @@ def _scan() -> tuple[list[str], np.ndarray]:
     return ids, labels
 
 
-def _chunk(ids: list[str]) -> int:
+def _chunk(ids: list[str], stats: NameStats) -> int:
     """Regroup one chunk of whole components in its own transaction."""
     from .documents import report_documents
 
@@ -130,12 +145,16 @@ def _chunk(ids: list[str]) -> int:
         members = {str(m.report_id): m for m in CaseMember.objects.filter(report_id__in=ids)}
         case_ids = {m.case_id for m in members.values()}
         cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).defer("features")}
-        outcome = _rewrite(Neighbourhood(docs=docs, members=members, cases=cases))
+        # Everything is rewritten: a full regroup also refreshes what changed around the
+        # reports (a new screening list, the names' rarity, titles).
+        hood = Neighbourhood(docs=docs, members=members, cases=cases)
+        outcome = _rewrite(hood, stats, set(ids))
     return len(outcome.cases)
 
 
 def regroup_everything(progress: Progress | None = None, chunk: int = 20_000) -> int:
     started = time.monotonic()
+    stats = name_stats()
     ids, labels = _scan()
     total = len(ids)
     order = np.lexsort((np.arange(total), labels))
@@ -153,7 +172,7 @@ def regroup_everything(progress: Progress | None = None, chunk: int = 20_000) ->
         while stop < n_components and (stop == c or ends[stop] - starts[c] <= chunk):
             stop += 1
         part = [ids[i] for i in order[starts[c] : ends[stop - 1]]]
-        written += _chunk(part)
+        written += _chunk(part, stats)
         done += len(part)
         c = stop
         if progress:

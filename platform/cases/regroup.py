@@ -33,11 +33,12 @@ from django.utils import timezone
 
 from core.bulk import copy_create
 from reports.models import Status
+from riskscore.linkage import NameStats
 
 from .bulk import copy_update
 from .describe import describe_case
 from .documents import report_documents
-from .linking import Group, group_neighbourhood, level_of, report_keys
+from .linking import Group, group_neighbourhood, level_of, lookup_keys, report_keys
 from .models import (
     Case,
     CaseMember,
@@ -47,6 +48,7 @@ from .models import (
     CaseScore,
     PendingScoring,
 )
+from .namestats import name_stats
 from .screening import active_index
 
 log = logging.getLogger(__name__)
@@ -94,13 +96,17 @@ def _groupable(doc: Mapping[str, Any]) -> bool:
     return doc["status"] not in (Status.DRAFT, Status.WITHDRAWN)
 
 
-def _neighbour_case_ids(docs: Sequence[Mapping[str, Any]], report_ids: Collection[str]) -> set[int]:
-    """Cases at the same level whose members share a blocking key with a doc, and the docs'
-    own cases (one GIN-index probe per level, one lookup by report)."""
+def _neighbour_case_ids(
+    docs: Sequence[Mapping[str, Any]], report_ids: Collection[str], stats: NameStats
+) -> set[int]:
+    """Cases at the same level whose members share a (rare enough) blocking key with a doc,
+    and the docs' own cases (one GIN-index probe per level, one lookup by report)."""
     keys_by_level: dict[int, set[str]] = {}
     for doc in docs:
         if _groupable(doc):
-            keys_by_level.setdefault(level_of(doc), set()).update(report_keys(doc))
+            keys_by_level.setdefault(level_of(doc), set()).update(
+                lookup_keys(report_keys(doc), stats)
+            )
     query = Q(report_id__in=list(report_ids))
     for level, keys in keys_by_level.items():
         if keys:
@@ -108,9 +114,9 @@ def _neighbour_case_ids(docs: Sequence[Mapping[str, Any]], report_ids: Collectio
     return set(CaseMember.objects.filter(query).values_list("case_id", flat=True).distinct())
 
 
-def _neighbourhood(report_ids: Collection[str]) -> Neighbourhood:
+def _neighbourhood(report_ids: Collection[str], stats: NameStats) -> Neighbourhood:
     docs = report_documents(report_ids)
-    case_ids = _neighbour_case_ids(docs, report_ids)
+    case_ids = _neighbour_case_ids(docs, report_ids, stats)
     cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).defer("features")}
     members = {
         str(m.report_id): m
@@ -155,19 +161,22 @@ def regroup_reports(report_ids: Collection[str]) -> Outcome:
             CaseMember.objects.filter(report_id__in=ids).values_list("classification", flat=True)
         )
         levels |= {level_of(d) for d in report_documents(ids)}
+        stats = name_stats()
         while True:
             lock_levels(levels)
-            hood = _neighbourhood(ids)
+            hood = _neighbourhood(ids, stats)
             found = {level_of(d) for d in hood.docs} | {
                 c.classification for c in hood.cases.values()
             }
             if found <= levels:
                 break
             levels |= found  # a level not locked yet (a report reclassified meanwhile)
-        return _rewrite(hood)
+        return _rewrite(hood, stats, set(ids))
 
 
-def _rewrite(hood: Neighbourhood) -> Outcome:
+def _rewrite(hood: Neighbourhood, stats: NameStats, changed: Collection[str]) -> Outcome:
+    """Cluster the neighbourhood; write the clusters that differ from their case (new or
+    changed reports, other members), leave the others untouched."""
     docs = [d for d in hood.docs if _groupable(d)]
     by_id = {str(d["id"]): d for d in docs}
     previous = {
@@ -176,9 +185,28 @@ def _rewrite(hood: Neighbourhood) -> Outcome:
         if rid in by_id and m.classification == level_of(by_id[rid])
     }
     together, apart = _constraints(by_id)
-    groups = group_neighbourhood(docs, previous=previous, must_link=together, cannot_link=apart)
-    written = _write_groups(groups, by_id, hood)
-    kept = {case.pk for case in written}
+    groups = group_neighbourhood(
+        docs, previous=previous, must_link=together, cannot_link=apart, stats=stats
+    )
+    old_members: dict[int, set[str]] = {}
+    for rid, m in hood.members.items():
+        old_members.setdefault(m.case_id, set()).add(rid)
+    touched = set(changed)
+
+    def unchanged(g: Group) -> bool:
+        return (
+            g.previous_case is not None
+            and not g.absorbed
+            and old_members.get(g.previous_case) == set(g.report_ids)
+            and not touched.intersection(g.report_ids)
+            and g.flagged == hood.cases[g.previous_case].flagged
+        )
+
+    skipped = [g for g in groups if unchanged(g)]
+    groups = [g for g in groups if not unchanged(g)]
+    still = {rid for g in skipped for rid in g.report_ids}
+    written = _write_groups(groups, by_id, hood, still)
+    kept = {case.pk for case in written} | {g.previous_case for g in skipped if g.previous_case}
     gone = [pk for pk in hood.cases if pk not in kept]
     _retire(gone, groups, written, hood)
     return Outcome(tuple(sorted(kept)), tuple(sorted(gone)), len(hood.docs))
@@ -198,9 +226,14 @@ def _score_rows(
 
 
 def _write_groups(
-    groups: Sequence[Group], by_id: Mapping[str, dict[str, Any]], hood: Neighbourhood
+    groups: Sequence[Group],
+    by_id: Mapping[str, dict[str, Any]],
+    hood: Neighbourhood,
+    still: Collection[str],
 ) -> list[Case]:
+    """Write `groups`; `still` are reports of the untouched clusters (their rows stay)."""
     if not groups:
+        _write_members(groups, [], by_id, hood, still)
         return []
     now = timezone.now()
     group_docs = [[by_id[rid] for rid in g.report_ids] for g in groups]
@@ -251,7 +284,7 @@ def _write_groups(
             for case, row in zip(cases, rows, strict=True)
         ]
     )
-    _write_members(groups, cases, by_id, hood)
+    _write_members(groups, cases, by_id, hood, still)
     return cases
 
 
@@ -260,12 +293,13 @@ def _write_members(
     cases: Sequence[Case],
     by_id: Mapping[str, dict[str, Any]],
     hood: Neighbourhood,
+    still: Collection[str],
 ) -> None:
     """Rows whose report stays grouped are updated (no new foreign-key lock on the report),
     reports new to the case layer get rows, reports no longer grouped lose theirs."""
     changed: list[CaseMember] = []
     new: list[CaseMember] = []
-    placed: set[str] = set()
+    placed: set[str] = set(still)
     for group, case in zip(groups, cases, strict=True):
         for rid in group.report_ids:
             doc = by_id[rid]
@@ -352,30 +386,24 @@ def _retire(
 # --------------------------------------------------------------------------------------------
 
 
-def mark_pending(report_ids: Sequence[str]) -> None:
-    """Record that these reports' cases need regrouping (in the caller's transaction)."""
-    if not report_ids:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO cases_pendingscoring (report_id, queued_at) "
-            "SELECT unnest(%s::uuid[]), %s ON CONFLICT (report_id) DO NOTHING",
-            [list(report_ids), timezone.now()],
-        )
-
-
-def reclassified(versions: Iterable[Any]) -> list[str]:
-    """Reports whose new version is at another level than the case that holds them."""
+def mark_pending(versions: Sequence[Any]) -> list[str]:
+    """Record that these versions' reports need regrouping (in the caller's transaction), and
+    return the reports whose new version is at another level than the case holding them: one
+    statement for a whole received batch."""
     level = {str(v.report_id): int(v.classification) for v in versions}
     if not level:
         return []
-    return [
-        str(rid)
-        for rid, held in CaseMember.objects.filter(report_id__in=list(level)).values_list(
-            "report_id", "classification"
+    ids = list(level)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH queued AS (INSERT INTO cases_pendingscoring (report_id, queued_at) "
+            "SELECT unnest(%s::uuid[]), %s ON CONFLICT (report_id) DO NOTHING) "
+            "SELECT m.report_id FROM cases_casemember m "
+            "JOIN unnest(%s::uuid[], %s::smallint[]) AS v (id, level) ON m.report_id = v.id "
+            "WHERE m.classification <> v.level",
+            [ids, timezone.now(), ids, [level[r] for r in ids]],
         )
-        if held != level[str(rid)]
-    ]
+        return [str(row[0]) for row in cursor.fetchall()]
 
 
 def drain_batch(limit: int) -> Outcome | None:

@@ -173,6 +173,7 @@ def ranked_cases_page(
     found = {
         row.case_id: row
         for row in ranked_cases(user, CaseFilters())
+        .select_related("case__assignee")
         .defer("case__features", "case__keys", "case__links")
         .filter(case_id__in=[case_id for _, case_id in chosen])
     }

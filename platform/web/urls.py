@@ -17,6 +17,10 @@ urlpatterns = [
     path("cases/<int:case_id>/", cases.case_detail, name="case-detail"),
     path("cases/<int:case_id>/merge/", cases.case_merge, name="case-merge"),
     path("cases/<int:case_id>/split/", cases.case_split, name="case-split"),
+    path("cases/<int:case_id>/status/", cases.case_status, name="case-status"),
+    path("cases/<int:case_id>/dispose/", cases.case_dispose, name="case-dispose"),
+    path("cases/<int:case_id>/assign/", cases.case_assign, name="case-assign"),
+    path("cases/<int:case_id>/notes/", cases.case_note, name="case-note"),
     path(
         "cases/<int:case_id>/merge/candidates/",
         cases.merge_candidates,

@@ -31,6 +31,7 @@ from tests.support.processes import procfile_commands, running, wait_for_text
 pytestmark = pytest.mark.django_db(transaction=True)
 __all__ = ["author"]  # a fixture
 
+STEMS = ("Kestrel", "Juniper", "Basalt", "Marigold", "Quillon", "Tamarind", "Vireo", "Zephyr")
 MIXED_LEVELS = """
 SELECT count(*) FROM cases_casemember m
 JOIN reports_report r ON r.id = m.report_id
@@ -124,26 +125,34 @@ def test_reclassification_race_with_concurrent_scoring(
 
 def test_merges_while_scoring_runs(author: Any, make_user: Callable[..., Any]) -> None:
     analyst = make_user(role=Role.ANALYST, clearance="SECRET")
+
+    def shipment(name: str, serial: str, n: int, street: str, country: str) -> dict[str, Any]:
+        body = details(name, serial, route=["US", country])
+        body["consignee"] = {"name": name, "address": f"{n + 10} {street}", "country": country}
+        return body
+
+    def left(n: int) -> dict[str, Any]:
+        return shipment(f"{STEMS[n]} Harbour Trading", f"MERGE-{n:04d}", n, "Quay Road", "SG")
+
+    def right(n: int) -> dict[str, Any]:
+        return shipment(f"{STEMS[-n - 1]} Data Systems", f"OTHER-{n:04d}", n, "Creek Lane", "AE")
+
     pairs = [
-        (
-            publish(author, details=details(f"Invented Consignee {n} Ltd", f"MERGE-{n:04d}")),
-            publish(author, details=details(f"Other Invented Party {n} Ltd", f"OTHER-{n:04d}")),
-        )
-        for n in range(4)
+        (publish(author, details=left(n)), publish(author, details=right(n))) for n in range(4)
     ]
     drain_pending()
     with Background(drain_pending, threads=2) as drains:
-        for n, (left, right) in enumerate(pairs):
-            into = Case.objects.get(members__report_id=left).pk
-            merge_cases(analyst, [into, Case.objects.get(members__report_id=right).pk])
-            publish(author, details=details(f"Other Invented Party {n} Ltd", f"OTHER-{n:04d}"))
+        for n, (first, second) in enumerate(pairs):
+            into = Case.objects.get(members__report_id=first).pk
+            merge_cases(analyst, [into, Case.objects.get(members__report_id=second).pk])
+            publish(author, details=right(n))
     assert drains.errors == []
     assert quiet_after(2) <= 1
-    for left, right in pairs:
-        assert Case.objects.get(members__report_id=left) == Case.objects.get(
-            members__report_id=right
+    for first, second in pairs:
+        assert Case.objects.get(members__report_id=first) == Case.objects.get(
+            members__report_id=second
         )
-        assert Case.objects.get(members__report_id=right).report_count == 3
+        assert Case.objects.get(members__report_id=second).report_count == 3
 
 
 @pytest.fixture

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 from django.conf import settings
 
+from ops.management.commands.run_beat import BEAT_LOCK_KEY
 from tests.conftest import chip_report
 from tests.e2e.conftest import wait_until
 from tests.production.topology import (
@@ -47,13 +49,15 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Produc
             ca=ca,
             cert=cert,
             key=key,
+            # us runs two of everything, as if on two hosts: they must share, never repeat
+            replicas=2 if code == "us" else 1,
         )
         for n, code in enumerate(("us", "uk"))
     }
     for node in made.values():
         node.root.mkdir(parents=True)
     try:
-        introduce(list(made.values()))
+        introduce(list(made.values()), root / "offline-root")
         for node in made.values():
             node.start_all()
         for node in made.values():
@@ -164,3 +168,32 @@ def test_killing_one_process_loses_nothing(
     print(f"killed {victim}: sent {len(sent)}, held {len(held)}, duplicated {len(duplicated)}")
     assert not duplicated
     us.wait_ready(timeout=90)
+
+
+def test_two_of_everything_share_the_work_and_one_beat_schedules(
+    nodes: dict[str, ProductionNode], us_token: str
+) -> None:
+    us, uk = nodes["us"], nodes["uk"]
+    sent = [_publish(us, us_token, f"Invented scale-out consignment {i}") for i in range(30)]
+    wait_until(lambda: set(_held(uk, sent)) == set(sent), 120, "uk to hold the scale-out batch")
+    assert all(n == 1 for n in _held(uk, sent).values())
+    logs = {name: (us.root / f"{name}.log").read_text() for name in us.names()}
+    # both web processes answered (nginx spreads requests over its upstream)
+    assert '"route": "report-list"' in logs["web"]
+    assert '"route": "report-list"' in logs["web-2"]
+    # the two federation workers both delivered
+    for worker in ("worker-federation", "worker-federation-2"):
+        assert "federation.tasks" in logs[worker], worker
+        assert "succeeded" in logs[worker], worker
+    # both beats run, exactly one holds the lock and schedules; the other is a standby
+    assert us.processes["beat"].poll() is None
+    assert us.processes["beat-2"].poll() is None
+    with psycopg.connect(us.database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+            " WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted"
+            " AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+            [BEAT_LOCK_KEY],
+        ).fetchone()
+    assert row is not None
+    assert row[0] == 1

@@ -123,10 +123,14 @@ class ProductionNode:
     ca: Path
     cert: Path
     key: Path
-    web_port: int = field(default_factory=free_port)
+    replicas: int = 1  # web processes, workers per pool and beats (as if on that many hosts)
+    web_ports: list[int] = field(default_factory=list)
     tls_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
+
+    def __post_init__(self) -> None:
+        self.web_ports = [free_port() for _ in range(self.replicas)]
 
     @property
     def url(self) -> str:
@@ -159,7 +163,7 @@ class ProductionNode:
             "FEDERATION_BACKOFF_BASE_S": "1",
             "FEDERATION_BACKOFF_CAP_S": "3",
             "PYTHONUNBUFFERED": "1",
-            "BIND": f"127.0.0.1:{self.web_port}",
+            "BIND": f"127.0.0.1:{self.web_ports[0]}",
             "WEB_CONCURRENCY": "2",
             "PROMETHEUS_MULTIPROC_DIR": str(self.root / "metrics"),
         }
@@ -173,32 +177,38 @@ class ProductionNode:
             raise RuntimeError(f"{self.code}: manage.py {' '.join(args)}:\n{result.stderr[-3000:]}")
         return result
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    def _spawn(self, name: str, command: list[str], **env: str) -> None:
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115
         try:
             self.processes[name] = subprocess.Popen(
-                command, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                command, cwd=ROOT, env={**self.env(), **env}, stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
         finally:
             log.close()
 
     def start(self, name: str) -> None:
+        """Start `web`, `worker-<queue>`, `beat` or `nginx`; `-2`, `-3` ... name a replica."""
         python = sys.executable
-        if name == "web":
+        base, _, suffix = name.rpartition("-") if name[-1].isdigit() else (name, "", "1")
+        number = int(suffix)
+        if base == "web":
             conf = PRODUCTION / "gunicorn.conf.py"
-            self._spawn(name, [python, "-m", "gunicorn", "-c", str(conf)])
-        elif name == "beat":
-            schedule = self.data_dir / "beat-schedule"
-            self._spawn(name, [python, "manage.py", "run_beat", "--schedule", str(schedule)])
-        elif name == "nginx":
+            bind = f"127.0.0.1:{self.web_ports[number - 1]}"
+            self._spawn(name, [python, "-m", "gunicorn", "-c", str(conf)], BIND=bind)
+        elif base == "beat":
+            schedule = self.data_dir / f"beat-schedule-{number}"
+            self._spawn(name, [python, "manage.py", "run_beat", "--schedule", str(schedule),
+                               "--retry-every", "1"])  # fmt: skip
+        elif base == "nginx":
             self._spawn(name, [NGINX, "-p", str(self.root), "-c", str(self._nginx_conf())])
         else:
-            queue = name.removeprefix("worker-")
+            queue = base.removeprefix("worker-")
             self._spawn(
                 name,
                 [python, "-m", "celery", "-A", "config", "worker", "--queues", queue,
-                 "--hostname", f"{queue}-{self.code}@%h", "--concurrency", "1",
+                 "--hostname", f"{queue}{number}-{self.code}@%h", "--concurrency", "1",
                  "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
             )  # fmt: skip
 
@@ -206,7 +216,8 @@ class ProductionNode:
         static = self.data_dir / "static"
         server = render_nginx(
             {
-                "UPSTREAM": f"127.0.0.1:{self.web_port}",
+                # one `server` line per web process (the template's line takes the first)
+                "UPSTREAM": ";\n    server ".join(f"127.0.0.1:{p}" for p in self.web_ports),
                 "LISTEN": f"127.0.0.1:{self.tls_port}",
                 "SERVER_NAME": "127.0.0.1 localhost",
                 "TLS_CERT": str(self.cert),
@@ -233,7 +244,10 @@ class ProductionNode:
         return conf
 
     def names(self) -> list[str]:
-        return ["web", *(f"worker-{q}" for q in QUEUES), "beat", "nginx"]
+        names = ["web", *(f"worker-{q}" for q in QUEUES), "beat", "nginx"]
+        for n in range(2, self.replicas + 1):
+            names += [f"web-{n}", *(f"worker-{q}-{n}" for q in QUEUES), f"beat-{n}"]
+        return names
 
     def start_all(self) -> None:
         for name in self.names():
@@ -279,11 +293,21 @@ def database_url(base: str, name: str) -> str:
     return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
 
 
-def introduce(nodes: list[ProductionNode]) -> None:
+def introduce(nodes: list[ProductionNode], offline: Path) -> None:
+    """Databases, keys (the key ceremony with a root kept in `offline`, never in a node's data
+    directory), static files, then each node introduced to the others."""
+    offline.mkdir(mode=0o700, exist_ok=True)
+    passphrase = offline / "passphrase"
+    if not passphrase.exists():
+        fd = os.open(passphrase, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
     fingerprints = {}
     for node in nodes:
         node.manage("ensure_database", "--recreate")
-        out = node.manage("local_federation", "prepare").stdout
+        root = ["--root-key", str(offline / f"{node.code}-root.pem"), "--passphrase-file",
+                str(passphrase)]  # fmt: skip
+        out = node.manage("local_federation", "prepare", *root).stdout
         fingerprints[node.code] = out.strip().splitlines()[-1]
         node.manage("collectstatic", "--noinput", "-v", "0")
     peers = json.dumps({n.code: [n.url, fingerprints[n.code]] for n in nodes})
