@@ -273,7 +273,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # A report is written as a draft or published (the version status also has "withdrawn").
-    "ENUM_NAME_OVERRIDES": {"ReportWriteStatusEnum": ["draft", "published"]},
+    "ENUM_NAME_OVERRIDES": {
+        "ReportWriteStatusEnum": ["draft", "published"],
+        "CaseStatusEnum": "cases.models.CaseStatus",
+    },
 }
 
 CELERY_BROKER_URL = REDIS_URL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -48,6 +48,8 @@ class SearchHitSerializer(ReportSummarySerializer):
     rank = serializers.FloatField()
 
 
+# Its own component name: reports' serializers already publish an "EntityOut".
+@extend_schema_serializer(component_name="SearchEntity")
 class EntityOutSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     kind = serializers.CharField()
