@@ -273,3 +273,24 @@ class Refusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner or '?'}: {self.code}"
+
+
+class PartnerAuditHead(models.Model):
+    """A signed head of a partner's audit log, as that partner published it to us. Kept so we
+    can later show that its log was rewritten or truncated (federation.services.audit_anchor)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="audit_heads")
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    at = models.BigIntegerField(help_text="when the partner signed it (epoch seconds)")
+    body = models.JSONField()
+    verdict = models.CharField(
+        max_length=12, blank=True, help_text="consistent, rewritten or truncated once checked"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq", "-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.partner.code} audit head #{self.seq}"

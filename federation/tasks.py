@@ -104,3 +104,11 @@ def push_manifest() -> int:
         except PartnerUnreachable as exc:
             log.warning("could not push manifest to %s: %s", partner.code, exc)
     return told
+
+
+@shared_task
+def publish_audit_heads() -> int:
+    """Beat, hourly: our signed audit-chain head to every partner (they keep it as evidence)."""
+    from federation.services.audit_anchor import publish_heads
+
+    return publish_heads()

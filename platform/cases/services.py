@@ -28,6 +28,7 @@ from core.markings import Classification
 from reports.models import ReportVersion, Status
 from reports.selectors import visible_reports
 from riskscore.engine import ScoringConfig, score
+from riskscore.explain import explain_row, group_of, rounded_points
 from riskscore.features import DEFAULT_CONFIG
 
 from .enqueue import after_commit
@@ -44,7 +45,6 @@ from .models import (
 )
 
 log = logging.getLogger(__name__)
-TOP_CONTRIBUTIONS = 8
 NOTE_MAX = 5000
 REASON_MAX = 2000
 Progress = Callable[[int, int], None]
@@ -88,44 +88,19 @@ def activate_config(data: dict[str, Any], *, note: str = "", user: Any = None) -
 
 
 def _explained(config: ScoringConfig, features: np.ndarray) -> dict[str, Any]:
+    """Every contribution of every row (riskscore.explain: grouped, summing exactly)."""
     result = score(features, None, config, top_k=None, explain="all")
-    rows = []
-    for i in range(features.shape[0]):
-        explanation = result.explain(i)
-        rows.append(
-            {
-                "score": round(float(result.scores[i]), 3),
-                "baseline": round(result.baseline, 3),
-                "contributions": _top_with_rest(
-                    [
-                        {
-                            "feature": c.feature,
-                            "points": c.points,
-                            "value": None if c.missing else round(c.value, 4),
-                            "missing": c.missing,
-                        }
-                        for c in explanation.contributions
-                    ]
-                ),
-            }
-        )
+    rows = [_stored(explain_row(result, i)) for i in range(features.shape[0])]
     return {"rows": rows, "version": config.version}
 
 
-def _top_with_rest(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The largest contributions, then one line for the rest, so they still add up exactly."""
-    top, rest = items[:TOP_CONTRIBUTIONS], items[TOP_CONTRIBUTIONS:]
-    shown = [{**item, "points": round(float(item["points"]), 3)} for item in top]
-    if rest:
-        shown.append(
-            {
-                "feature": f"other ({len(rest)} features)",
-                "points": round(float(sum(item["points"] for item in rest)), 3),
-                "value": None,
-                "missing": False,
-            }
-        )
-    return shown
+def _stored(explanation: dict[str, Any]) -> dict[str, Any]:
+    keep = ("feature", "group", "points", "value", "missing")
+    return {
+        "score": explanation["score"],
+        "baseline": explanation["baseline"],
+        "contributions": [{k: c[k] for k in keep} for c in explanation["contributions"]],
+    }
 
 
 def features_of(case: Case) -> np.ndarray:
@@ -199,40 +174,28 @@ def rescore_all(progress: Progress | None = None, chunk: int = 50_000) -> int:
 
 
 def _write_scores(ids: list[int], result: Any, version: str) -> None:
-    """One UPDATE ... FROM (VALUES) per chunk: scores, baselines and top contributions."""
+    """One UPDATE ... FROM (VALUES) per chunk: scores, baselines and every contribution."""
     import json
 
     names = [json.dumps(name) for name in result.feature_names]
-    points = np.round(result.contributions.astype(np.float64), 3)
+    groups = [json.dumps(group_of(name)) for name in result.feature_names]
+    units, score_units, base_units = rounded_points(result)
     values = np.round(result.values.astype(np.float64), 4)
     missing = result.missing
-    order = np.argsort(-np.abs(result.contributions), axis=1, kind="stable")
-    top = order[:, :TOP_CONTRIBUTIONS]
-    rest = np.round(
-        result.contributions.sum(axis=1)
-        - np.take_along_axis(result.contributions, top, axis=1).sum(axis=1),
-        3,
-    )
-    others = points.shape[1] - TOP_CONTRIBUTIONS
-    other_name = json.dumps(f"other ({others} features)")
     payload = []
     # JSON written directly: building 100,000 lists of dicts and dumping them cost more than
-    # the scoring itself.
+    # the scoring itself. Every contribution is stored; the shown points add up exactly.
     for i, case_id in enumerate(ids):
         parts = []
-        for j in top[i]:
+        row_units = units[i].tolist()
+        for j in np.argsort(-np.abs(units[i]), kind="stable").tolist():
             value = "null" if missing[i, j] else repr(float(values[i, j]))
             flag = "true" if missing[i, j] else "false"
             parts.append(
-                f'{{"feature": {names[j]}, "points": {float(points[i, j])!r}, '
-                f'"value": {value}, "missing": {flag}}}'
+                f'{{"feature": {names[j]}, "group": {groups[j]}, '
+                f'"points": {row_units[j] / 1000!r}, "value": {value}, "missing": {flag}}}'
             )
-        if others > 0:
-            parts.append(
-                f'{{"feature": {other_name}, "points": {float(rest[i])!r}, '
-                '"value": null, "missing": false}'
-            )
-        payload.append((case_id, float(result.scores[i]), "[" + ", ".join(parts) + "]"))
+        payload.append((case_id, int(score_units[i]) / 1000, "[" + ", ".join(parts) + "]"))
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -246,7 +209,7 @@ def _write_scores(ids: list[int], result: Any, version: str) -> None:
             "UPDATE cases_casescore c SET score = s.score, contributions = s.contributions, "
             "baseline = %s, config_version = %s, scored_at = %s "
             "FROM case_scores s WHERE c.case_id = s.id",
-            [float(result.baseline), version, now],
+            [base_units / 1000, version, now],
         )
 
 

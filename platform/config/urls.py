@@ -3,9 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core.views import healthz
+from ops.views import metrics, readyz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     # The web UI first: it also takes admin/login/ so the admin cannot skip the second factor.
     path("", include("web.urls")),
     path("admin/", admin.site.urls),

@@ -242,6 +242,9 @@ class ManifestCheck:
     error: str
 
 
+NO_MANIFEST = "no valid key manifest could be fetched from that URL"
+
+
 def check_partner_manifest(*, code: str, base_url: str, fingerprint: str) -> ManifestCheck:
     """Fetch the manifest from `base_url` and compare its root key with the fingerprint given
     out of band; nothing is stored."""
@@ -252,9 +255,12 @@ def check_partner_manifest(*, code: str, base_url: str, fingerprint: str) -> Man
     except ProtocolError as exc:
         return ManifestCheck(fingerprint, None, None, None, [], False, False, exc.reason)
     try:
-        raw = client.fetch_manifest(base_url)
-    except client.PartnerUnreachable as exc:
-        return ManifestCheck(entered, None, None, None, [], False, False, f"unreachable: {exc}")
+        raw = client.fetch_manifest(partner_service.check_partner_url(base_url))
+    except partner_service.UnsafePartnerURL as exc:
+        return ManifestCheck(entered, None, None, None, [], False, False, str(exc))
+    except client.PartnerUnreachable:
+        # Nothing of what answered (status, body, error text): no oracle for internal hosts.
+        return ManifestCheck(entered, None, None, None, [], False, False, NO_MANIFEST)
     roots: list[str] = []
     node = version = valid_until = None
     try:
@@ -267,9 +273,8 @@ def check_partner_manifest(*, code: str, base_url: str, fingerprint: str) -> Man
             for kid, entry in (parsed.get("keys") or {}).items():
                 if isinstance(entry, dict) and entry.get("use") == "root":
                     roots.append(PublicKey.from_b64(kid, "root", str(entry["key"])).fingerprint)
-    except (ProtocolError, ValueError, KeyError, TypeError) as exc:
-        reason = exc.reason if isinstance(exc, ProtocolError) else str(exc)
-        return ManifestCheck(entered, node, version, valid_until, roots, False, False, reason)
+    except (ProtocolError, ValueError, KeyError, TypeError):
+        return ManifestCheck(entered, None, None, None, [], False, False, NO_MANIFEST)
     matches = entered in roots
     try:
         manifest = verify_manifest(raw, {entered}, None, int(time.time()))

@@ -22,6 +22,8 @@ def test_serial_and_shipment_reference_link_without_names() -> None:
     (serial_link,) = next(c for c in result.clusters if "a" in c.report_ids).links
     assert serial_link.evidence[0].field == "serial"
     assert serial_link.evidence[0].outcome == "agree"
+    (ref_link,) = next(c for c in result.clusters if "c" in c.report_ids).links
+    assert (ref_link.evidence[0].a, ref_link.evidence[0].b) == ("AWB-123456", "awb 123456")
 
 
 def test_disagreement_is_evidence_against() -> None:

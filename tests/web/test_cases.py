@@ -21,7 +21,8 @@ from cases.models import Case, CaseMember, CaseScore
 from cases.services import regroup_all
 from federation.models import Envelope, Receipt
 from reports.models import ReportVersion
-from web.case_charts import LOWERS, RAISES, contribution_bar, route_diagram
+from riskscore.features import DEFAULT_CONFIG
+from web.case_charts import GROUP_COLOURS, contribution_bar, route_diagram
 from web.triage import Cursor, apportion, explain
 
 from .conftest import html
@@ -354,26 +355,31 @@ def test_the_case_view_shows_reports_provenance_route_and_corroboration(
 
 def test_the_explanation_adds_up_to_the_score(client_as: Any, cases: Any) -> None:
     page = html(client_as(Role.ANALYST, "SECRET").get(f"/cases/{cases['alpha'].pk}/"))
-    table = page[page.index('<table class="explanation"') :]
-    table = table[: table.index("</table>")]
-    score = float(first(r'data-score="([^"]+)"', table))
-    baseline = float(first(r'data-baseline="([^"]+)"', table))
-    points = [float(p) for p in re.findall(r'data-points="([^"]+)"', table)]
-    assert points, "every contribution line is shown"
+    block = page[page.index('<div class="explanation"') :]
+    block = block[: block.index('<p class="explanation-total">') + 300]
+    score = float(first(r'data-score="([^"]+)"', block))
+    baseline = float(first(r'data-baseline="([^"]+)"', block))
+    points = [float(p) for p in re.findall(r'data-points="([^"]+)"', block)]
     assert baseline + sum(points) == pytest.approx(score, abs=0.01)
     stored = CaseScore.objects.get(case=cases["alpha"])
-    assert len(points) == len(stored.contributions)
-    # the rounded figures on screen add up exactly too
-    shown = re.findall(r'class="num points-(?:up|down)">([+−][0-9.]+)</td>', table)
-    as_numbers = [float(s.replace("−", "-")) for s in shown]
-    base_shown = float(first(r'<tr class="baseline">.*?<td class="num">([0-9.]+)</td></tr>', table))
-    total_shown = float(first(r"<strong>([0-9.]+)</strong>", table))
-    assert round(base_shown + sum(as_numbers), 2) == pytest.approx(total_shown)
-    # human labels from FEATURES, values or "missing", and the "other" line as stored
-    assert "Controlled accelerator (ECCN 3A090)" in table
-    assert "Red flag: Cash payment" in table or "Red flag: Freight forwarder" in table
-    assert re.search(r"Other \(\d+ features\)", table)
-    assert "<em>missing</em>" in table or re.search(r'<td class="num">[0-9.]+</td>', table)
+    # every feature of the configuration is listed: no "other" lump
+    assert len(points) == len(stored.contributions) == len(DEFAULT_CONFIG.feature_names)
+    assert "Other (" not in block
+    # the rounded figures on screen add up exactly, per line and per group
+    shown = re.findall(r'<td class="num points-(?:up|down)">([+−][0-9.]+)</td>', block)
+    as_hundredths = [round(float(s.replace("−", "-")) * 100) for s in shown]
+    groups = re.findall(r'data-group-points="[^"]+">([+−][0-9.]+)</span>', block)
+    group_hundredths = [round(float(s.replace("−", "-")) * 100) for s in groups]
+    base_shown = round(float(first(r"data-shown-baseline>([0-9.]+)<", block)) * 100)
+    total_shown = round(float(first(r"data-shown-score>([0-9.]+)<", block)) * 100)
+    assert base_shown + sum(as_hundredths) == total_shown
+    assert sum(group_hundredths) == sum(as_hundredths)
+    assert len(groups) >= 5
+    assert "Controlled accelerator (ECCN 3A090)" in block
+    assert "Red flag: Cash payment" in block or "Red flag: Freight forwarder" in block
+    assert "Destination and route" in block
+    assert "Screening lists" in block
+    assert "<em>missing</em>" in block or re.search(r'<td class="num">[0-9.]+</td>', block)
 
 
 def test_viewing_a_classified_case_is_audited(client_as: Any, cases: Any) -> None:
@@ -581,7 +587,7 @@ def test_explanation_lines_have_labels_values_and_add_up() -> None:
     assert round(float(explanation.shown_baseline) + total, 2) == float(explanation.shown_score)
 
 
-def test_the_bar_draws_raising_and_lowering_points_in_two_colours() -> None:
+def test_the_bar_colours_and_names_each_feature_group() -> None:
     contributions = [
         {"feature": "controlled_item", "points": 30.0, "value": 1.0, "missing": False},
         {"feature": "source_quality", "points": -5.0, "value": 0.2, "missing": False},
@@ -589,12 +595,13 @@ def test_the_bar_draws_raising_and_lowering_points_in_two_colours() -> None:
     explanation = explain(25.67, 0.67, contributions, "v1")
     bar = contribution_bar(25.67, 0.67, explanation.lines)
     fills = [segment.fill for segment in bar.segments]
-    assert fills == [RAISES, LOWERS]
+    assert fills == [GROUP_COLOURS["item"], GROUP_COLOURS["source"]]
     up, down = bar.segments
     assert down.x + down.width == pytest.approx(up.x + up.width, abs=0.01)  # ends meet
     assert bar.score_x == pytest.approx(down.x, abs=0.01)
-    assert "+30.00 Controlled accelerator" in bar.text
-    assert "−5.00 Source quality" in bar.text
+    assert "+30.00 Items and magnitude" in bar.text
+    assert "−5.00 Sources and corroboration" in bar.text
+    assert bar.caption == "Items and magnitude +30.00 · Sources and corroboration −5.00"
 
 
 def test_route_legs_are_weighted_by_the_reports_naming_them() -> None:

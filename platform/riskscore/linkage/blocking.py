@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +31,16 @@ def _serial_keys(serials: frozenset[str]) -> list[str]:
     return [f"s:{s}" for s in chosen]
 
 
+@lru_cache(maxsize=1 << 17)
+def _name_keys(normalized: str) -> tuple[str, ...]:
+    tokens = core_tokens(normalized)
+    if not tokens:
+        return ()
+    keys = ["n:" + " ".join(sorted(tokens))]
+    keys.extend(f"t:{t}" for t in tokens if t not in GENERIC_WORDS and len(t) >= 3)
+    return tuple(keys)
+
+
 def record_keys(record: Record) -> set[str]:
     """The blocking keys of one extracted record."""
     keys: set[str] = set(_serial_keys(record.serials))
@@ -39,10 +50,7 @@ def record_keys(record: Record) -> set[str]:
         if party is None:
             continue
         for norm in party.normalized:
-            tokens = core_tokens(norm)
-            if tokens:
-                keys.add("n:" + " ".join(sorted(tokens)))
-            keys.update(f"t:{t}" for t in tokens if t not in GENERIC_WORDS and len(t) >= 3)
+            keys.update(_name_keys(norm))
     if record.address_key:
         keys.add(f"a:{record.address_key}")
     if record.day is not None:
@@ -63,10 +71,15 @@ def blocking_keys(report: Report) -> frozenset[str]:
 
 
 def candidate_pairs(
-    keys: Sequence[set[str]], day: NDArray[np.int64], full_block: int, window: int
+    keys: Sequence[set[str]],
+    day: NDArray[np.int64],
+    full_block: int,
+    window: int,
+    token_window: int | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Unique pairs (i < j) of rows sharing a key: all pairs in small blocks, date-ordered
-    neighbours within ``window`` in large ones."""
+    neighbours within ``window`` in large ones (``token_window`` for single-token keys, the
+    weakest: a common stem is shared by many companies)."""
     key_ids: dict[str, int] = {}
     block_list: list[int] = []
     rows_list: list[int] = []
@@ -83,6 +96,9 @@ def candidate_pairs(
     block, rows = block[order], rows[order]
     sizes = np.bincount(block)
     small = sizes[block] <= full_block
+    narrow_window = window if token_window is None else token_window
+    is_token = np.fromiter((k.startswith("t:") for k in key_ids), np.bool_, len(key_ids))
+    reach = np.where(is_token[block], narrow_window, window)
     left: list[NDArray[np.int64]] = []
     right: list[NDArray[np.int64]] = []
     n = rows.shape[0]
@@ -90,7 +106,7 @@ def candidate_pairs(
         if offset >= n:
             break
         same = block[:-offset] == block[offset:]
-        keep = same & (small[:-offset] | (offset <= window))
+        keep = same & (small[:-offset] | (offset <= reach[:-offset]))
         left.append(rows[:-offset][keep])
         right.append(rows[offset:][keep])
     a = np.concatenate(left) if left else np.empty(0, np.int64)

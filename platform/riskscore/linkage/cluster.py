@@ -324,7 +324,11 @@ def run_linkage(
             engine.forbidden.setdefault(j, set()).add(i)
 
     left, right = candidate_pairs(
-        [record_keys(r) for r in records], table.day, config.full_block, config.window
+        [record_keys(r) for r in records],
+        table.day,
+        config.full_block,
+        config.window,
+        config.token_window,
     )
     same_level = engine.level[left] == engine.level[right]
     left, right = left[same_level], right[same_level]

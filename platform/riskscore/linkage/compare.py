@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .config import LinkageConfig
-from .names import NameComparer, NameStats
+from .names import NameStats
 from .records import Party, Record
 
 __all__ = ["FIELDS", "Evidence", "Table"]
@@ -84,13 +84,25 @@ def _event(record: Record) -> str:
     return date.fromordinal(record.day).isoformat()
 
 
+_WRITTEN: dict[str, Callable[[Record], str]] = {
+    "shipment_ref": lambda r: r.shipment_ref_written,
+    "intermediary": lambda r: ", ".join(w for w, _ in r.intermediaries),
+    "address": lambda r: r.address,
+    "country": lambda r: r.party.country if r.party else "",
+    "items": lambda r: r.items_written,
+    "quantity": lambda r: str(r.quantity),
+    "route": lambda r: " → ".join(r.route),
+    "event_date": _event,
+}
+
+
 class Table:
     """The records of one clustering run as arrays, with cached per-value comparisons."""
 
     def __init__(self, records: Sequence[Record], stats: NameStats, config: LinkageConfig):
         self.records = records
         self.config = config
-        self.names = NameComparer(stats, config.name_floor, config.name_cap)
+        self.names = stats.comparer(config.name_floor, config.name_cap)
         n = len(records)
         countries = _Interner[str]()
         self.country = _ids([r.party.country if r.party and r.party.country else None
@@ -259,6 +271,7 @@ class Table:
         address_weight, _ = scores["address"]
         name_weight, name_outcome = scores["name"]
         address_weight[name_outcome == DISAGREE] *= cfg.address_other_party
+        address_weight[name_outcome == PARTIAL] *= cfg.address_partial_party
         # name, address and country all say "the same company"; a company receives many
         # shipments, so together they are capped: the rest must say "the same shipment"
         country_weight, _ = scores["country"]
@@ -351,14 +364,5 @@ class Table:
             return self._written_party(ra.suspected, rb.suspected)
         if name == "declared_end_user":
             return self._written_party(ra.declared, rb.declared)
-        simple: dict[str, Callable[[Record], str]] = {
-            "shipment_ref": lambda r: r.shipment_ref,
-            "intermediary": lambda r: ", ".join(w for w, _ in r.intermediaries),
-            "address": lambda r: r.address,
-            "country": lambda r: r.party.country if r.party else "",
-            "items": lambda r: ", ".join(sorted(r.models)),
-            "quantity": lambda r: str(r.quantity),
-            "route": lambda r: " → ".join(r.route),
-            "event_date": _event,
-        }
-        return simple[name](ra), simple[name](rb)
+        written = _WRITTEN[name]
+        return written(ra), written(rb)

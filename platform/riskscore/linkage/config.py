@@ -22,7 +22,7 @@ __all__ = ["LinkageConfig"]
 class LinkageConfig:
     # hard identifiers
     serial_agree: float = 24.0
-    serial_disagree: float = -6.0
+    serial_disagree: float = -6.0  # disjoint lists: other chips, or nodes saw different parts
     ref_agree: float = 18.0
     ref_disagree: float = -5.0
     # names (rarity-weighted, clamped to [floor, cap])
@@ -39,6 +39,7 @@ class LinkageConfig:
     address_cap: float = 8.0
     address_disagree: float = -1.0
     address_other_party: float = 0.25  # factor when the consignee names disagree
+    address_partial_party: float = 0.5  # factor when they only partly agree
     party_cap: float = 14.0  # name + address + country together: "the same company" at most
     country_agree: float = 1.5
     country_disagree: float = -4.0
@@ -64,8 +65,9 @@ class LinkageConfig:
     flag_size: int = 25  # clusters this large are checked for cohesion
     cohesion_min: float = 4.0  # mean internal weight below this flags a cluster
     # blocking
-    full_block: int = 16  # blocks up to this size compare all pairs
-    window: int = 6  # larger blocks compare date-ordered neighbours within this window
+    full_block: int = 12  # blocks up to this size compare all pairs
+    window: int = 4  # larger blocks compare date-ordered neighbours within this window
+    token_window: int = 2  # the same for blocks on one name token (a common stem)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

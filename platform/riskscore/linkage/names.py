@@ -35,6 +35,7 @@ PRIOR_NAMES = 16384  # pseudo-names: an unseen token is as rare as one in 16k na
 GENERIC_CAP = 1.5  # bits: agreement on a generic word weighs at most this
 FUZZY_DICE = 0.7  # character-bigram Dice at which two tokens are one token mistyped
 MAX_TOKENS = 8  # tokens of a name used for co-occurrence counts
+COMPARER_LIMIT = 2_000_000  # cached name pairs before a comparer starts afresh (memory)
 
 
 def core_tokens(normalized: str) -> list[str]:
@@ -90,6 +91,7 @@ class NameStats:
         return cls.from_names(names, addresses)
 
     def add_names(self, names: Iterable[str]) -> None:
+        self.__dict__.pop("_comparers", None)  # counts change: cached comparisons are stale
         token_df = Counter[str]()
         pair_df = Counter[str]()
         keys = Counter[str]()
@@ -135,6 +137,15 @@ class NameStats:
         return cls(
             n, counts("token_df"), counts("pair_df"), counts("key_count"), counts("address_count")
         )
+
+    def comparer(self, floor: float, cap: float) -> NameComparer:
+        """A comparer over these counts, kept with them: chunks of one regroup share its
+        cache of compared name pairs (names repeat across chunks)."""
+        cache: dict[tuple[float, float], NameComparer] = self.__dict__.setdefault("_comparers", {})
+        found = cache.get((floor, cap))
+        if found is None or found.size > COMPARER_LIMIT:
+            found = cache[(floor, cap)] = NameComparer(self, floor, cap)
+        return found
 
     def information(self, count: int) -> float:
         """Bits of evidence in agreeing on a value held by ``count`` of the names seen."""
@@ -182,13 +193,14 @@ class NameComparer:
         self._grams: dict[str, frozenset[str]] = {}
         self._idf: dict[str, float] = {}
         self._tokens: dict[str, list[str]] = {}
+        self._key_info: dict[str, float] = {}
 
     def idf(self, token: str) -> float:
         value = self._idf.get(token)
         if value is None:
             value = self.stats.information(self.stats.token_df.get(token, 0))
-            if token in GENERIC_WORDS:
-                value = min(value, GENERIC_CAP)
+            if token in GENERIC_WORDS or token.isdigit():
+                value = min(value, GENERIC_CAP)  # "No. 3" is as common as a generic word
             self._idf[token] = value
         return value
 
@@ -232,6 +244,10 @@ class NameComparer:
             gb = self._grams[b] = _bigrams(b)
         return 2.0 * len(ga & gb) / (len(ga) + len(gb))
 
+    @property
+    def size(self) -> int:
+        return len(self._cache)
+
     def compare_parties(
         self, a: tuple[str, ...], b: tuple[str, ...], floor: float | None = None
     ) -> NameVerdict:
@@ -268,8 +284,16 @@ class NameComparer:
                         left.remove(token)
                         right.clear()
                         break
+        # a typo rarely hits both the first letter and the ending, or changes length by > 2
         scored = sorted(
-            ((self._similarity(x, y), x, y) for x in ua for y in ub if min(len(x), len(y)) >= 3),
+            (
+                (self._similarity(x, y), x, y)
+                for x in ua
+                for y in ub
+                if min(len(x), len(y)) >= 3
+                and abs(len(x) - len(y)) <= 2
+                and (x[0] == y[0] or x[-2:] == y[-2:])
+            ),
             reverse=True,
         )
         used_a: set[str] = set()
@@ -292,6 +316,11 @@ class NameComparer:
         ta, tb = self.tokens(a), self.tokens(b)
         if not ta or not tb:
             return 0.0, "partial"
+        if ta == tb:
+            info = min(self._information([(t, 1.0) for t in ta]), self._whole_name_cap(ta, tb))
+            if all(t in GENERIC_WORDS for t in ta):
+                return self.floor, "disagree"
+            return max(self.floor, min(self.cap, info)), "agree"
         shared = [t for t in ta if t in tb]
         ua = [t for t in ta if t not in shared]
         ub = [t for t in tb if t not in shared]
@@ -300,15 +329,16 @@ class NameComparer:
         matched = [(t, 1.0) for t in shared]
         for x, y, sim in fuzzy:
             matched.append((x if self.idf(x) <= self.idf(y) else y, sim))
+        if not any(t not in GENERIC_WORDS and not t.isdigit() for t, _ in matched):
+            return self.floor, "disagree"  # nothing but generic words in common
+        if any(t.isdigit() for t in ua) and any(t.isdigit() for t in ub):
+            return self.floor, "disagree"  # "Factory No. 3" and "Factory No. 5" are two
         info = self._information(matched)
         info = min(info, self._whole_name_cap(ta, tb))
         penalty = sum(self._penalty(t) for t in (*ua, *ub))
         if ua and ub and any(t not in LEGAL_WORDS for t in (*ua, *ub)):
             penalty += 2.0  # one word replaced by another: a different company
-        distinctive = any(t not in GENERIC_WORDS for t, _ in matched)
         weight = info - penalty
-        if not distinctive:
-            return self.floor, "disagree"
         outcome = "agree" if not ua and not ub and all(s >= 0.99 for _, s in matched) else "partial"
         return max(self.floor, min(self.cap, weight)), outcome
 
@@ -327,9 +357,15 @@ class NameComparer:
         return info
 
     def _whole_name_cap(self, ta: list[str], tb: list[str]) -> float:
-        counts = self.stats.key_count
-        common = max(counts.get(" ".join(sorted(ta)), 0), counts.get(" ".join(sorted(tb)), 0))
-        return self.stats.information(common) + 1.0
+        """The rarity of the commoner of the two whole names (plus one bit)."""
+        return min(self._name_information(ta), self._name_information(tb)) + 1.0
+
+    def _name_information(self, tokens: list[str]) -> float:
+        key = " ".join(sorted(tokens))
+        value = self._key_info.get(key)
+        if value is None:
+            value = self._key_info[key] = self.stats.information(self.stats.key_count.get(key, 0))
+        return value
 
     def _penalty(self, token: str) -> float:
         if token in GENERIC_WORDS:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from riskscore.matching import normalize_address, normalize_name
@@ -101,7 +102,9 @@ class Record:
     intermediaries: tuple[tuple[str, str], ...]  # (as written, normalised)
     serials: frozenset[str]
     shipment_ref: str
+    shipment_ref_written: str
     models: frozenset[str]
+    items_written: str  # quantities and models as the report wrote them
     quantity: int  # total units, 0 when unknown
     route: tuple[str, ...]
     day: int | None  # event_start as a proleptic ordinal
@@ -160,8 +163,14 @@ def _country(value: Any) -> str:
     return value.strip().upper() if isinstance(value, str) else ""
 
 
+_ALIAS_HINTS = ("(", ";", "k.a", "k/a", "b/a", "b.a", "aka", "AKA", "also", "ALSO", "ormerly",
+                "ORMERLY", "dba", "DBA", "fka", "FKA")  # fmt: skip
+
+
 def party_names(name: str) -> list[str]:
     """The names one written party goes by: the name and any alias written inside it."""
+    if not any(hint in name for hint in _ALIAS_HINTS):
+        return [name]
     parts = _ALIAS_SPLIT.split(name)
     if len(parts) == 1:
         return [name]
@@ -170,16 +179,23 @@ def party_names(name: str) -> list[str]:
 
 
 def _party(raw: Any, extra: Sequence[str] = ()) -> Party | None:
-    names: list[str] = []
-    country = ""
+    name, country = "", ""
     if isinstance(raw, Mapping):
         name = _text(raw.get("name"))
-        if name:
-            names.extend(party_names(name))
         country = _country(raw.get("country"))
+    if not extra:
+        return _named_party(name, country) if name else None
+    names = party_names(name) if name else []
     names.extend(n for n in extra if n not in names)
-    if not names:
-        return None
+    return _build_party(names, country)
+
+
+@lru_cache(maxsize=1 << 17)
+def _named_party(name: str, country: str) -> Party | None:
+    return _build_party(party_names(name), country)
+
+
+def _build_party(names: list[str], country: str) -> Party | None:
     written: list[str] = []
     normalized: list[str] = []
     for name in names:
@@ -214,11 +230,23 @@ def _entity_names(report: Report, roles: tuple[str, ...]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def model_family(model: str) -> str:
     """ "NVIDIA H100 SXM5 80GB" -> "H100": the first word with a digit, upper-case alnum."""
     upper = model.upper()
     match = _MODEL.search(_ALNUM.sub(" ", upper))
     return match.group(0) if match else _ALNUM.sub("", upper)
+
+
+def _items_written(details: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    for key in ("items", "chips", "chips_used"):
+        for item in details.get(key) or ():
+            if isinstance(item, Mapping) and _text(item.get("model")):
+                qty = item.get("quantity")
+                model = _text(item.get("model"))
+                parts.append(f"{qty} × {model}" if isinstance(qty, int) else model)
+    return ", ".join(parts)
 
 
 def _items(details: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str], int]:
@@ -245,12 +273,18 @@ def _items(details: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str], 
 def _day(value: Any) -> int | None:
     if not isinstance(value, str) or len(value) < 10:
         return None
+    return _ordinal(value[:10])
+
+
+@lru_cache(maxsize=1 << 14)
+def _ordinal(value: str) -> int | None:
     try:
-        return date.fromisoformat(value[:10]).toordinal()
+        return date.fromisoformat(value).toordinal()
     except ValueError:
         return None
 
 
+@lru_cache(maxsize=1 << 17)
 def address_key(address: str, country: str) -> str:
     tokens = sorted({t for t in normalize_address(address).split() if t not in ADDRESS_SOFT})
     return " ".join(tokens) + "|" + country if tokens else ""
@@ -268,7 +302,8 @@ def extract(report: Report) -> Record:
     party = _party(raw_party, _entity_names(report, roles))
     address = _text(raw_party.get("address")) if isinstance(raw_party, Mapping) else ""
     serials, models, quantity = _items(details)
-    ref = _ALNUM.sub("", _text(details.get("shipment_ref")).upper())
+    ref_written = _text(details.get("shipment_ref"))
+    ref = _ALNUM.sub("", ref_written.upper())
     route = tuple(_country(c) for c in details.get("route") or () if isinstance(c, str))
     intermediaries: list[tuple[str, str]] = []
     for entry in details.get("intermediaries") or ():
@@ -295,7 +330,9 @@ def extract(report: Report) -> Record:
         intermediaries=tuple(intermediaries),
         serials=serials,
         shipment_ref=ref if len(ref) >= 3 else "",
+        shipment_ref_written=ref_written,
         models=models,
+        items_written=_items_written(details) if models else "",
         quantity=quantity,
         route=route,
         day=_day(event),
