@@ -2,17 +2,22 @@
 
 A node holds separate keys per use (the damage of a leaked web-tier key stays limited):
 
-* ``root``: offline, signs the node's key manifest only; partners pin its fingerprint;
-* ``report``: signs report envelopes and countersignatures;
+* ``root``: signs the node's key manifests, nothing else; partners pin its fingerprint. It is
+  kept off the online hosts, in a passphrase-encrypted PKCS#8 file (`NodeKey.to_pem` with a
+  password: BestAvailableEncryption), and used only by the key ceremony
+  (`federation.protocol.ceremony`), which signs a series of manifests ahead of time;
+* ``report``: signs report envelopes, countersignatures and audit-log heads;
 * ``request``: signs RFC 9421 node-to-node HTTP requests.
 
-Key ids are derived from the key itself, ``ed25519:<node>-<use>-<first 8 hex of fingerprint>``,
-so a kid cannot silently change its key between manifest versions, and the ``ed25519:`` prefix
-leaves room for another algorithm later (a new key type, not a format change).
+The online keys (report, request) are stored by the node as unencrypted PKCS#8 PEM files in
+its data directory, created with mode 0600 (`federation.keystore`); their protection is the
+host's. Key ids are derived from the key itself, ``ed25519:<node>-<use>-<first 8 hex of
+fingerprint>``, so a kid cannot silently change its key between manifest versions, and the
+``ed25519:`` prefix leaves room for another algorithm later (a new key type, not a format
+change).
 
 Private material never appears in ``repr``/``str``, and `NodeKey` refuses to be pickled: it must
-be stored deliberately (`NodeKey.to_pem`, encrypted at rest by the Django side), never by
-accident through a cache or a task queue.
+be stored deliberately (`NodeKey.to_pem`), never by accident through a cache or a task queue.
 """
 
 from __future__ import annotations

@@ -24,10 +24,14 @@ Rules enforced by `verify_manifest`:
   other content is an equivocation (``manifest_conflict``), and a kid revoked before may never
   come back as a current or old key.
 
+Signing happens offline: the key ceremony (`federation.protocol.ceremony`) signs a series of
+manifests ahead of time, one per validity window; the node serves the one whose window is open
+and never holds the root.
+
 Root rotation, kept simple: partners pin a *set* of root fingerprints out of band. To rotate,
-the node's admins first get the new root's fingerprint pinned by every partner (key ceremony),
-then publish a manifest listing the new root and signed by it (optionally by the old root too);
-an unpinned root can never authorise a manifest. No TUF threshold chain in v1.
+the node's custodians first get the new root's fingerprint pinned by every partner, then run a
+ceremony with the new root (infra/KEYS.md); an unpinned root can never authorise a manifest. No
+TUF threshold chain in v1.
 
 Key validity (`ManifestView.key_for`): a current key is valid for signatures made at or after
 its ``not_before``; an old key for signatures made before its ``expired_at`` (old reports stay

@@ -10,6 +10,7 @@ the partners already hold."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -26,6 +27,7 @@ from federation.selectors import manifest_views
 
 from .keys import current_key
 
+log = logging.getLogger(__name__)
 MAX_PROOF_MACS = 200_000
 
 
@@ -100,12 +102,8 @@ def check(partner: Partner) -> dict[str, Any]:
         verdict=verdict,
     )
     if verdict != "consistent":
-        from .inbox import record_refusal
-
-        record_refusal(
-            partner.code,
-            f"audit_{verdict}",
-            f"audit log {verdict}: held head #{after}, shown #{head.seq}",
+        log.error(
+            "audit log of %s %s: held head #%s, shown #%s", partner.code, verdict, after, head.seq
         )
     return {"partner": partner.code, "verdict": verdict, "held": after, "shown": head.seq}
 
@@ -122,3 +120,20 @@ def publish_heads() -> int:
         except PartnerUnreachable:
             continue  # the next hourly run tries again
     return stored
+
+
+def anchoring_status() -> dict[str, dict[str, Any]]:
+    """Per partner: the latest trusted head we hold and every alarm raised (for health)."""
+    status: dict[str, dict[str, Any]] = {}
+    for partner in Partner.objects.all():
+        held = latest_head(partner)
+        alarms = PartnerAuditHead.objects.filter(
+            partner=partner, verdict__in=("rewritten", "truncated")
+        ).values_list("verdict", flat=True)
+        if held is None and not alarms:
+            continue
+        status[partner.code] = {
+            "held_seq": held.seq if held else None,
+            "alarms": sorted(set(alarms)),
+        }
+    return status

@@ -84,6 +84,5 @@ def test_a_partner_detects_a_rewritten_then_a_truncated_audit_log(federation: Fe
     truncated = check(fed)
     assert truncated["verdict"] == "truncated"
     assert truncated["shown"] == 0
-    refusals = json.loads(fed.manage("uk", "federation_status"))["refusals"]["us"]
-    assert refusals.get("audit_rewritten") == 1
-    assert refusals.get("audit_truncated") == 1
+    anchors = json.loads(fed.manage("uk", "federation_status"))["audit_anchors"]["us"]
+    assert anchors["alarms"] == ["rewritten", "truncated"]

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Count
 
 from federation.models import Delivery, Partner, PartnerManifest, Refusal
+from federation.services.audit_anchor import anchoring_status
 from reports.models import ReportVersion
 
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
             "refusals": refusals,
             "manifests": manifests,
             "partners": partners,
+            "audit_anchors": anchoring_status(),
         }
         ids = [i for i in options["reports"].split(",") if i]
         if ids:
