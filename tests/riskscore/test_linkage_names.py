@@ -25,12 +25,12 @@ def common_stem_stats() -> NameStats:
 
 
 def weight(stats: NameStats, a: str, b: str) -> float:
-    return NameComparer(stats, -3.0, 16.0).compare(normalize_name(a), normalize_name(b))[0]
+    return NameComparer(stats, -4.0, 16.0).compare(normalize_name(a), normalize_name(b))[0]
 
 
 def test_generic_words_weigh_little_and_rare_stems_much() -> None:
     stats = common_stem_stats()
-    assert weight(stats, "Apex Technology Ltd", "Orient Technology Ltd") == -3.0
+    assert weight(stats, "Apex Technology Ltd", "Orient Technology Ltd") == -4.0
     common = weight(stats, "Golden Bridge Logistics Ltd", "GOLDEN BRIDGE LOGISTICS LIMITED")
     rare = weight(stats, "Zhenbao Quantum Logistics Ltd", "ZHENBAO QUANTUM LOGISTICS LIMITED")
     assert rare > common + 4
@@ -93,3 +93,11 @@ def test_name_stats_round_trip_through_a_dict() -> None:
     assert again.token_df[normalize_name("bridge")] == 1
     with pytest.raises(ValueError, match="n_names"):
         NameStats.from_dict({"n_names": -1})
+
+
+def test_numbers_in_names_agree_weakly_and_differ_strongly() -> None:
+    stats = NameStats()
+    assert weight(stats, "Harbin Quanta Factory No. 3", "Harbin Quanta Factory No. 5") == -4.0
+    same = weight(stats, "Harbin Quanta Factory No. 3", "HARBIN QUANTA FACTORY NO 3")
+    without_number = weight(stats, "Harbin Quanta Factory", "HARBIN QUANTA FACTORY")
+    assert same - without_number <= 1.5  # the shared "3" adds little

@@ -331,16 +331,20 @@ class Table:
         a = np.fromiter((p[0] for p in pairs), np.int64, len(pairs))
         b = np.fromiter((p[1] for p in pairs), np.int64, len(pairs))
         scores = self.fields(a, b)
-        columns = [(name, scores[name][0].tolist(), scores[name][1].tolist()) for name in FIELDS]
+        found: list[list[Evidence]] = [[] for _ in pairs]
+        records = self.records
+        for name in FIELDS:
+            weights, outcomes = scores[name]
+            shown = np.flatnonzero((outcomes != MISSING) & ((weights != 0.0) | (outcomes == AGREE)))
+            written = self._written
+            for k, weight, outcome in zip(
+                shown.tolist(), weights[shown].tolist(), outcomes[shown].tolist(), strict=True
+            ):
+                i, j = pairs[k]
+                wa, wb = written(name, records[i], records[j])
+                found[k].append(Evidence(name, OUTCOMES[outcome], round(weight, 3), wa, wb))
         out: list[tuple[Evidence, ...]] = []
-        for k, (i, j) in enumerate(pairs):
-            items: list[Evidence] = []
-            for name, weights, outcomes in columns:
-                weight, outcome = weights[k], outcomes[k]
-                if outcome == MISSING or (weight == 0.0 and outcome != AGREE):
-                    continue
-                wa, wb = self._written(name, self.records[i], self.records[j])
-                items.append(Evidence(name, OUTCOMES[outcome], round(weight, 3), wa, wb))
+        for items in found:
             items.sort(key=lambda e: -abs(e.weight))
             out.append(tuple(items))
         return out

@@ -53,7 +53,7 @@ LEGAL_WORDS: frozenset[str] = _skeleton_words(
     """llc ltd limited co company companies corp corporation inc incorporated gmbh mbh ag kg pte
     pty plc llp lp sdn bhd berhad fze fzco fzc fzllc dmcc jsc ojsc pjsc cjsc zao oao pao ooo ip sa
     sas sarl srl spa bv nv ab oy as aps kk kabushiki kaisha ltda sl ek tbk pt cv and the of for
-    de la el y und et"""
+    de la el y und et no nr"""
 )
 # Generic business words: shared by thousands of unrelated companies. Agreement weighs little,
 # but two names that differ only in them (Logistics vs Industrial) are different companies.
