@@ -43,9 +43,23 @@ def level_of(doc: Doc) -> int:
     return int(Classification[doc["markings"]["classification"]])
 
 
+_KEYS_CACHE: dict[tuple[str, object], list[str]] = {}
+_KEYS_CACHE_MAX = 50_000
+
+
 def report_keys(doc: Doc) -> list[str]:
-    """The blocking keys stored for a report: two reports that may share a case share one."""
-    return sorted(key[:300] for key in blocking_keys(doc))
+    """The blocking keys stored for a report: two reports that may share a case share one.
+    A version never changes, so its keys are remembered (a batch asks for them three times)."""
+    version = doc.get("version")
+    if version is None:
+        return sorted(key[:300] for key in blocking_keys(doc))
+    cache_key = (str(doc["id"]), version)
+    found = _KEYS_CACHE.get(cache_key)
+    if found is None:
+        if len(_KEYS_CACHE) >= _KEYS_CACHE_MAX:
+            _KEYS_CACHE.clear()
+        found = _KEYS_CACHE[cache_key] = sorted(key[:300] for key in blocking_keys(doc))
+    return found
 
 
 LOOKUP_CAP = 200  # a name token, name or address on more reports than this finds no neighbours

@@ -157,6 +157,8 @@ class ProductionNode:
             "DJANGO_DEBUG": "false",
             "LOG_FORMAT": "json",
             "TRUSTED_PROXIES": "127.0.0.1",
+            # the partners of this test are on loopback: allowed explicitly, as an operator would
+            "FEDERATION_ALLOWED_NETWORKS": "127.0.0.0/8",
             "SERVE_STATIC": "false",
             "METRICS_TOKEN": METRICS_TOKEN,
             "REQUESTS_CA_BUNDLE": str(self.ca),
