@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "reports",
     "federation",
     "cases",
+    "interop",
     "django_htmx",
     "audit",
     "web",
@@ -260,6 +261,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Fuzzy links and recency decay change with time: regroup and rescore everything hourly.
     "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 3600.0},
+    # Saved STIX pulls from other TAXII 2.1 servers; each source has its own interval.
+    "interop-pull": {"task": "interop.tasks.pull_due_sources", "schedule": 60.0},
 }
 
 # Delivery retries: exponential backoff with jitter per partner, then a dead letter.
