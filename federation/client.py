@@ -61,7 +61,8 @@ def signed_request(partner: Partner, method: str, path: str, payload: Any = None
     except requests.RequestException as exc:
         raise PartnerUnreachable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
     if response.status_code >= 500 or response.status_code == 429:
-        raise PartnerUnreachable(f"HTTP {response.status_code}: {response.text[:200]}")
+        # Never the body: a partner's error page is not ours to show on the health page.
+        raise PartnerUnreachable(f"HTTP {response.status_code}")
     try:
         parsed = strict_loads(response.content, DEFAULT_LIMITS) if response.content else None
     except ProtocolError as exc:

@@ -17,6 +17,8 @@ class KeyUse(models.TextChoices):
 
 
 class KeyStatus(models.TextChoices):
+    PENDING = "pending", "Pending (made online, not yet vouched for by the root)"
+    STANDBY = "standby", "Standby (vouched for by the root, used after a rotation)"
     CURRENT = "current", "Current"
     RETIRED = "retired", "Retired (verifies what it signed before expiry)"
     REVOKED = "revoked", "Revoked"
@@ -45,10 +47,12 @@ class OwnKey(models.Model):
 
 
 class OwnManifest(models.Model):
-    """Each signed key manifest this node published; the highest version is served."""
+    """Each manifest the offline root signed for this node (a key ceremony signs a series ahead
+    of time); the highest version whose window has opened is served."""
 
     version = models.PositiveIntegerField(unique=True)
     body = models.JSONField()
+    issued_at = models.BigIntegerField(default=0)
     valid_until = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -269,3 +273,24 @@ class Refusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner or '?'}: {self.code}"
+
+
+class PartnerAuditHead(models.Model):
+    """A signed head of a partner's audit log, as that partner published it to us. Kept so we
+    can later show that its log was rewritten or truncated (federation.services.audit_anchor)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="audit_heads")
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    at = models.BigIntegerField(help_text="when the partner signed it (epoch seconds)")
+    body = models.JSONField()
+    verdict = models.CharField(
+        max_length=12, blank=True, help_text="consistent, rewritten or truncated once checked"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq", "-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.partner.code} audit head #{self.seq}"

@@ -15,6 +15,7 @@ from core.errors import flatten_errors
 from reports.details import validate_details
 from reports.models import Category, EntityKind, EntityRole, Reliability, ReportVersion
 from reports.services import EntityInput
+from reports.validators import validate_event_date
 
 
 def payload_of(version: ReportVersion) -> dict[str, Any]:
@@ -55,8 +56,8 @@ class _Payload(serializers.Serializer[dict[str, Any]]):
     summary = serializers.CharField(max_length=20_000, allow_blank=True)
     category = serializers.ChoiceField(choices=Category.choices)
     status = serializers.ChoiceField(choices=["published"])
-    event_start = serializers.DateField(allow_null=True)
-    event_end = serializers.DateField(allow_null=True)
+    event_start = serializers.DateField(allow_null=True, validators=[validate_event_date])
+    event_end = serializers.DateField(allow_null=True, validators=[validate_event_date])
     source_reliability = serializers.ChoiceField(choices=Reliability.choices)
     info_credibility = serializers.IntegerField(min_value=1, max_value=6)
     origin_version = serializers.IntegerField(min_value=1)

@@ -34,32 +34,54 @@ def run(args: list[str], **kwargs: object) -> None:
         sys.exit(result.returncode)
 
 
-def ensure_venv(extras: str) -> None:
+def checked_lock(name: str) -> Path:
+    """requirements/<name>.lock, refused when it was not made from this pyproject.toml."""
+    lock = ROOT / "requirements" / f"{name}.lock"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    first = lock.read_text().splitlines()[0] if lock.exists() else ""
+    if first != f"# pyproject.toml sha256: {digest}":
+        sys.exit(
+            f"{lock.relative_to(ROOT)} is missing or was not made from this pyproject.toml: "
+            "run .venv/bin/python infra/lock.py (pip-tools) and commit the locks"
+        )
+    return lock
+
+
+def ensure_venv(lock_name: str) -> None:
+    """Install exactly the hash-pinned lock (nothing unlocked, nothing unhashed), then the
+    project itself without dependencies."""
     if sys.version_info < (3, 11):  # noqa: UP036 - this file runs on whatever python3 is
         sys.exit("Python 3.11 or newer is needed")
+    lock = checked_lock(lock_name)
     if not PYTHON.exists():
         log(f"creating {VENV.relative_to(ROOT)}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
-    log("installing the project and its dependencies (first run only)")
-    run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f".{extras}"])
+    log(f"installing the project and its locked dependencies ({lock.name}, first run only)")
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet"]
+    run([*pip, "--require-hashes", "--no-deps", "-r", str(lock)])
+    run([*pip, "--no-deps", "--no-build-isolation", "-e", "."])
     STAMP.write_text(wanted)
 
 
-def ensure_chromium() -> None:
-    """Browser tests drive Debian's Chromium; Playwright must never download its own browser."""
-    if shutil.which("chromium"):
+# Debian packages the tests drive, by the command each provides: Chromium for the browser tests
+# (Playwright must never download a browser of its own), nginx for the production-topology test.
+TEST_PACKAGES = {"/usr/bin/chromium": "chromium", "/usr/sbin/nginx": "nginx"}
+
+
+def ensure_debian_packages() -> None:
+    wanted = [pkg for binary, pkg in TEST_PACKAGES.items() if not Path(binary).exists()]
+    if not wanted:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        log("chromium is not installed and cannot be installed here: browser tests will fail")
+        log(f"{', '.join(wanted)} missing and cannot be installed here: their tests will fail")
         return
-    log("installing Debian's chromium for the browser tests")
+    log(f"installing Debian's {', '.join(wanted)} for the tests")
     run(["apt-get", "update", "-qq"], stdout=subprocess.DEVNULL)
     run(
-        ["apt-get", "install", "-y", "-qq", "chromium"],
+        ["apt-get", "install", "-y", "-qq", *wanted],
         stdout=subprocess.DEVNULL,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
     )
@@ -69,11 +91,11 @@ def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     rest = sys.argv[2:]
     if command == "run":
-        ensure_venv("")
+        ensure_venv("run")
         os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "infra" / "localnet.py"), "run", *rest])
     elif command == "test":
-        ensure_venv("[dev]")
-        ensure_chromium()
+        ensure_venv("dev")
+        ensure_debian_packages()
         os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "infra" / "checks.py"), *rest])
     else:
         sys.exit(__doc__)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -9,6 +9,42 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from accounts.services import create_user
 from core.markings import Classification
+
+
+@pytest.fixture(autouse=True)
+def _node_keys_vouched_for(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A database test starts with online keys the (test) offline root vouched for, as a node
+    does after its first key ceremony."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if marker is None and not {"db", "transactional_db"} & set(request.fixturenames):
+        yield
+        return
+    if marker is not None:
+        request.getfixturevalue("_django_db_helper")
+    else:
+        request.getfixturevalue("transactional_db" if transactional else "db")
+    from tests.support.ceremony import run_ceremony
+
+    if transactional:
+        _truncate_guard("ENABLE")
+    run_ceremony()
+    yield
+    if transactional:
+        # The test database is emptied with TRUNCATE after the test; only the test harness,
+        # as the table owner, may lift the guard for that.
+        _truncate_guard("DISABLE")
+
+
+def _truncate_guard(state: str) -> None:
+    from django.db import connection
+
+    from audit import guard
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {guard.TABLE} {state} TRIGGER {guard.TRUNCATE_TRIGGER}")
 
 
 @pytest.fixture

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 
 from core.markings import Classification
@@ -18,6 +22,49 @@ from federation.selectors import forget_cached_manifests
 from reports.models import Category
 
 TLP_COLOURS = ("clear", "green", "amber", "amber+strict", "red")
+
+
+class UnsafePartnerURL(ValueError):
+    """A partner URL this node will not call (scheme, or an address it must not reach)."""
+
+
+def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_unspecified or address.is_multicast:
+        return False
+    for network in settings.FEDERATION_ALLOWED_NETWORKS:
+        if address in ipaddress.ip_network(network, strict=False):
+            return True
+    return address.is_global
+
+
+def check_partner_url(base_url: str, *, resolve: bool = True) -> str:
+    """The URL, if this node may call it: https (http only outside production), no user
+    info, query or fragment, and every address the host resolves to public or in
+    FEDERATION_ALLOWED_NETWORKS (no loopback, private, link-local or metadata address). The
+    reason never says what, if anything, answered there."""
+    parts = urlsplit(base_url)
+    schemes = ("https",) if settings.FEDERATION_REQUIRE_HTTPS else ("http", "https")
+    if parts.scheme not in schemes:
+        raise UnsafePartnerURL(f"the partner URL must start with {' or '.join(schemes)}://")
+    if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment:
+        raise UnsafePartnerURL("the partner URL is scheme://host[:port][/path], nothing more")
+    if not resolve:
+        return base_url
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError):
+        raise UnsafePartnerURL("the partner's host name does not resolve") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not _allowed(address):
+            raise UnsafePartnerURL(
+                "the partner URL points at a loopback, private or link-local address that "
+                "is not in FEDERATION_ALLOWED_NETWORKS"
+            )
+    return base_url
 
 
 def _previous(partner: Partner) -> Manifest | None:
@@ -52,6 +99,7 @@ def store_manifest(partner: Partner, raw: bytes | dict[str, Any]) -> Manifest:
 def refresh_manifest(partner: Partner) -> Manifest:
     from federation.client import fetch_manifest
 
+    check_partner_url(partner.base_url)  # at each fetch: a name may resolve elsewhere later
     return store_manifest(partner, fetch_manifest(partner.base_url))
 
 
@@ -71,8 +119,7 @@ def introduce_partner(
 ) -> Partner:
     """Register a partner by its URL and the root-key fingerprint exchanged out of band."""
     validate_node_code(code)
-    if not base_url.startswith(("http://", "https://")):
-        raise ValueError("base URL must start with http:// or https://")
+    check_partner_url(base_url, resolve=False)  # addresses are checked at every fetch
     known = NODE_DIRECTORY.get(code)
     pin = normalize_fingerprint(root_fingerprint)
     existing = Partner.objects.filter(code=code).first()

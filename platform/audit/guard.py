@@ -1,5 +1,7 @@
-"""The database-level guard that makes the audit log append-only: a trigger refuses every
-UPDATE and DELETE of an audit entry, whoever connects (the application role included)."""
+"""The database-level guard that makes the audit log append-only: triggers refuse every UPDATE
+and DELETE of an audit entry and every TRUNCATE of the table, whoever connects. (A table owner
+can still disable triggers: that is why the application connects as a role that owns nothing,
+`audit.roles`, and why the chain head is anchored at partners.)"""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 TABLE = "audit_auditentry"
 FUNCTION = "audit_entry_is_append_only"
 TRIGGER = "audit_entry_append_only"
+TRUNCATE_TRIGGER = "audit_entry_no_truncate"
 
 INSTALL_SQL = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -19,9 +22,13 @@ $$;
 DROP TRIGGER IF EXISTS {TRIGGER} ON {TABLE};
 CREATE TRIGGER {TRIGGER} BEFORE UPDATE OR DELETE ON {TABLE}
     FOR EACH ROW EXECUTE FUNCTION {FUNCTION}();
+DROP TRIGGER IF EXISTS {TRUNCATE_TRIGGER} ON {TABLE};
+CREATE TRIGGER {TRUNCATE_TRIGGER} BEFORE TRUNCATE ON {TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}();
 """
 
 REMOVE_SQL = f"""
+DROP TRIGGER IF EXISTS {TRUNCATE_TRIGGER} ON {TABLE};
 DROP TRIGGER IF EXISTS {TRIGGER} ON {TABLE};
 DROP FUNCTION IF EXISTS {FUNCTION}();
 """

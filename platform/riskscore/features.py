@@ -2,28 +2,28 @@
 
 Conventions that keep the score honest:
 
-* Every feature is 0 when there is no risk signal and grows with risk (range [0, 1]), so with
-  non-negative weights more evidence never lowers a score (monotonicity).
-* MISSING (the data needed is absent: no route on a chip-diversion report, no screening list
-  loaded, an accelerator model the catalogue does not know, no dates) is NaN in ``X`` and True
-  in ``missing``; the engine imputes the feature's neutral prior (> 0) and the explanation says
-  "missing". NOT APPLICABLE (a training-compute feature on a chip-diversion case) is 0.
+* Every risk feature is 0 when there is no signal and grows with risk (range [0, 1]), so with
+  non-negative weights more evidence never lowers a score (monotonicity). The category
+  indicators (``cat_*``) are per-category intercepts.
+* MISSING (the data needed is absent: no route on a shipment, no screening list loaded, a chip
+  the catalogue does not know, no dates) is NaN in ``X`` and True in ``missing``; the engine
+  imputes the feature's neutral prior and the explanation says "missing". NOT APPLICABLE (a
+  training-compute feature on a chip-diversion case) is 0.
 * Reports: copies of one report id count once (highest version); withdrawn reports are ignored;
   corroboration and red flags count independent ORIGIN nodes, never relaying nodes.
-* Report quality (Admiralty, reference 3.1/4.1): reliability A-F -> 0.95/0.80/0.60/0.40/0.20,
-  F -> 0.50 (cannot be judged = neutral); credibility 1-6 -> 0.9/0.7/0.5/0.3/0.1, 6 -> 0.5;
-  quality = rel x cred / (0.95 x 0.9) so that A1 = 1.
+* Input from partners and files is read defensively: a field of the wrong type is treated as
+  absent, never as an error, so one odd report cannot stop a batch.
 
-Weights are design priors in log-odds (reference 3.7 where it has one, otherwise stated as a
-design choice); they were written down before, and are not fitted on, the synthetic benchmark.
+Each feature family is one function ``(CaseContext) -> {feature: value or None}`` in
+``FAMILIES``; the catalogue (weights, groups, meanings) is ``featurespec``.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -33,293 +33,46 @@ from numpy.typing import NDArray
 
 from riskscore import domain
 from riskscore.engine import ScoringConfig
+from riskscore.featurespec import CATEGORIES, FEATURES, GROUP_LABELS, RED_FLAGS, FeatureSpec
 from riskscore.grouping import collapse_copies
-from riskscore.matching import ScreeningIndex, address_key, name_key
+from riskscore.matching import (
+    ScreeningIndex,
+    address_key,
+    name_key,
+    screen_names,
+)
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "FAMILIES",
     "FEATURES",
+    "FEATURE_GROUPS",
     "FEATURE_NAMES",
+    "GROUP_LABELS",
     "RED_FLAGS",
+    "CaseContext",
     "FeatureMatrix",
     "FeatureSpec",
     "build_features",
+    "case_contexts",
     "report_quality",
 ]
 
-RED_FLAGS = (
-    "freight_forwarder_consignee",
-    "residential_address",
-    "third_country_payment",
-    "refused_installation",
-    "new_company",
-    "evasive_end_use",
-    "cash_payment",
-    "unusual_routing",
-    "mismatched_end_use",
-    "reluctant_information",
-)
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    name: str
-    weight: float
-    neutral: float
-    description: str  # meaning; range; where the weight idea comes from
-
-
-FEATURES: tuple[FeatureSpec, ...] = (
-    FeatureSpec(
-        "controlled_item",
-        1.5,
-        0.5,
-        "max over items: 1 if 3A090.a (catalogue verdict or reported ECCN), 0.6 if .b, "
-        "else 0; [0,1]; ref 3.7 #5 (1.5)",
-    ),
-    FeatureSpec(
-        "log_total_tpp",
-        0.4,
-        0.35,
-        "log10(1 + sum quantity x TPP of the largest report) / 10; [0,1]; magnitude, "
-        "ref 1.6 (design share of #6)",
-    ),
-    FeatureSpec(
-        "h100e_log",
-        0.8,
-        0.3,
-        "log10(1 + H100-equivalents of the largest report) / 5 (1e5 H100e = 1); [0,1]; "
-        "ref 3.7 #6 magnitude (1.0, shared)",
-    ),
-    FeatureSpec(
-        "prc_accelerator",
-        1.0,
-        0.0,
-        "deals in a PRC-made 3A090-class accelerator (Ascend 910B/C/D); {0,1}; ref 3.7 "
-        "#18 GP10 (1.0)",
-    ),
-    FeatureSpec(
-        "destination_risk",
-        1.2,
-        0.3,
-        "max destination risk of suspected/declared end user and final route country; "
-        "[0,1]; ref 3.7 #7 (1.2)",
-    ),
-    FeatureSpec(
-        "max_transit_risk",
-        0.6,
-        0.3,
-        "max transit risk of intermediate route, intermediary and consignee countries; "
-        "[0,1]; design prior",
-    ),
-    FeatureSpec(
-        "transshipment_hub",
-        0.4,
-        0.0,
-        "a known AI-chip transshipment hub (SG, MY, TH, AE, HK) on the route; {0,1}; "
-        "ref 1.7 (design)",
-    ),
-    FeatureSpec(
-        "end_user_mismatch",
-        1.2,
-        0.0,
-        "suspected end user differs from declared: 1 other country, 0.6 same country, "
-        "0.8 none declared; [0,1]; KYC ref 3.6a",
-    ),
-    FeatureSpec(
-        "route_hops",
-        0.3,
-        0.2,
-        "(distinct route countries - 2) / 3; [0,1]; unusual routing, KYC ref 3.6a (design)",
-    ),
-    FeatureSpec(
-        "screening_match",
-        2.5,
-        0.05,
-        "best party-name cosine vs the screening list, (cos - 0.6) / 0.4; [0,1]; ref 3.7 #2 (2.5)",
-    ),
-    FeatureSpec(
-        "screening_exact",
-        1.5,
-        0.01,
-        "a party name matches a listed name or alias at cosine >= 0.97; {0,1}; ref 3.7 "
-        "#1 (4.0 with #2)",
-    ),
-    FeatureSpec(
-        "listed_address_link",
-        1.2,
-        0.05,
-        "best address match to a listed address x rarity 1/sqrt(orgs at that address); "
-        "[0,1]; ref 3.7 #4/#19",
-    ),
-    FeatureSpec(
-        "listed_officer_link",
-        2.0,
-        0.02,
-        "an officer/shareholder matches a listed name (cosine, >= 0.85); [0,1]; ref 3.7 "
-        "#3 Affiliates rule (2.0)",
-    ),
-    FeatureSpec(
-        "mass_registration_address",
-        0.3,
-        0.1,
-        "1 - 1/sqrt(orgs sharing the party address in the batch); [0,1); FATF-Egmont "
-        "formation agents (design)",
-    ),
-    FeatureSpec(
-        "shell_intermediary",
-        0.8,
-        0.0,
-        "an intermediary with role shell (1) or reseller (0.5); [0,1]; FATF-Egmont, BIS "
-        "May 2025 (design)",
-    ),
-    FeatureSpec(
-        "intermediary_count",
-        0.3,
-        0.0,
-        "min(distinct intermediaries, 4) / 4; [0,1]; layering (design)",
-    ),
-    FeatureSpec(
-        "rf_freight_forwarder_consignee",
-        1.0,
-        0.0,
-        "red flag, noisy-OR over origins of 0.5 + 0.5 x quality; [0,1]; ref 3.7 #12 (1.0)",
-    ),
-    FeatureSpec(
-        "rf_residential_address",
-        1.0,
-        0.0,
-        "red flag (as above); [0,1]; ref 3.7 #10 (1.0)",
-    ),
-    FeatureSpec(
-        "rf_third_country_payment",
-        0.8,
-        0.0,
-        "red flag (as above); [0,1]; ref 3.7 #14 (0.8)",
-    ),
-    FeatureSpec(
-        "rf_refused_installation",
-        0.9,
-        0.0,
-        "red flag (as above); [0,1]; ref 3.7 #15 (0.9)",
-    ),
-    FeatureSpec(
-        "rf_new_company",
-        0.8,
-        0.0,
-        "red flag (as above); [0,1]; ref 3.7 #9 (0.8)",
-    ),
-    FeatureSpec(
-        "rf_evasive_end_use",
-        0.9,
-        0.0,
-        "red flag (as above); [0,1]; ref 3.7 #16 (0.9)",
-    ),
-    FeatureSpec(
-        "rf_cash_payment",
-        0.8,
-        0.0,
-        "red flag (as above); [0,1]; ref 3.7 #14 (0.8)",
-    ),
-    FeatureSpec(
-        "rf_unusual_routing",
-        0.6,
-        0.0,
-        "red flag (as above); [0,1]; ref 3.7 #12 routing (design 0.6)",
-    ),
-    FeatureSpec(
-        "rf_mismatched_end_use",
-        0.9,
-        0.0,
-        "red flag (as above); [0,1]; KYC ref 3.6a (design 0.9)",
-    ),
-    FeatureSpec(
-        "rf_reluctant_information",
-        0.7,
-        0.0,
-        "red flag (as above); [0,1]; KYC ref 3.6a (design 0.7)",
-    ),
-    FeatureSpec(
-        "red_flag_count",
-        0.5,
-        0.0,
-        "distinct red flags / 10; [0,1]; several flags together (design)",
-    ),
-    FeatureSpec(
-        "source_quality",
-        0.6,
-        0.29,
-        "best Admiralty quality rel x cred / A1 over the reports; [0,1]; ref 3.1/4.1 (design)",
-    ),
-    FeatureSpec(
-        "corroboration",
-        0.8,
-        0.0,
-        "1 - 1/(independent origin nodes); relays excluded; [0,1); ref 3.3 (design)",
-    ),
-    FeatureSpec(
-        "recency",
-        0.5,
-        0.5,
-        "2^(-age/half-life) of the latest event or report date; [0,1]; ref 3.4 (design)",
-    ),
-    FeatureSpec(
-        "training_compute_1e25",
-        0.8,
-        0.5,
-        "military AI: log10(FLOP) - 24 clipped (1 at 1e25, EU AI Act Art. 51); [0,1]; ref 1.5",
-    ),
-    FeatureSpec(
-        "training_compute_1e26",
-        0.6,
-        0.3,
-        "military AI: log10(FLOP) - 25 clipped (1 at 1e26, former US 4E091); [0,1]; ref 1.5",
-    ),
-    FeatureSpec(
-        "military_capability",
-        0.8,
-        0.0,
-        "capability text names targeting/autonomy/C2/ISR/cyber/unmanned; {0,1}; ref 3.7 "
-        "(BIS concerns)",
-    ),
-    FeatureSpec(
-        "cloud_gpu_hours",
-        0.5,
-        0.3,
-        "cloud compute: log10(1 + GPU-hours) / 7; [0,1]; ref 3.7 #17 IaaS (design)",
-    ),
-    FeatureSpec(
-        "value_anomaly",
-        0.5,
-        0.2,
-        "|log10(declared value / (H100e x 25k USD))| per report, max, clipped; high-end "
-        "chips only; [0,1]; ref 3.7 #21 (0.5)",
-    ),
-    FeatureSpec(
-        "missing_fields",
-        0.4,
-        0.0,
-        "share of the category's key fields absent from every report; [0,1]; KYC "
-        "reluctance (design)",
-    ),
-    FeatureSpec(
-        "relayed_copies",
-        0.0,
-        0.0,
-        "log2(1 + relaying nodes) / 3; [0,1]; weight 0 ON PURPOSE: a relay is not "
-        "corroboration (ref 3.3)",
-    ),
-)
-
 FEATURE_NAMES: tuple[str, ...] = tuple(spec.name for spec in FEATURES)
+FEATURE_GROUPS: dict[str, str] = {spec.name: spec.group for spec in FEATURES}
+
+#: The catalogue's weights are relative strengths of evidence; this factor turns them into
+#: log-odds. With the reference's priors used as log-odds directly, a case with many signals
+#: reached z = 8 and scores bunched at 99-100 (no order at the top of the queue); scaled, the
+#: strongest demo cases sit near z = 3-4 (95-98). A uniform factor changes no ranking.
+EVIDENCE_SCALE = 0.55
 
 DEFAULT_CONFIG = ScoringConfig(
-    version="2026-11-default",
+    version="2026-12-default",
     feature_names=FEATURE_NAMES,
-    weights=tuple(spec.weight for spec in FEATURES),
-    # a case with no signal at all scores 100 * sigmoid(-5) = 0.67; the prior base rate of
-    # diversion among reported cases is assumed to be a few percent (reference 4.5)
-    bias=-5.0,
+    weights=tuple(round(spec.weight * EVIDENCE_SCALE, 4) for spec in FEATURES),
+    # a case with no signal scores 100 * sigmoid(-4) = 1.8
+    bias=-4.0,
     neutral=tuple(spec.neutral for spec in FEATURES),
     half_life_days=180.0,
     descriptions=tuple(spec.description for spec in FEATURES),
@@ -328,25 +81,47 @@ DEFAULT_CONFIG = ScoringConfig(
 _RELIABILITY = {"A": 0.95, "B": 0.80, "C": 0.60, "D": 0.40, "E": 0.20, "F": 0.50}
 _CREDIBILITY = {1: 0.9, 2: 0.7, 3: 0.5, 4: 0.3, 5: 0.1, 6: 0.5}
 _A1 = 0.95 * 0.9
-_MILITARY = re.compile(
+_MILITARY_CAPABILITY = re.compile(
     r"target|autonom|command and control|\bc2\b|c4isr|\bisr\b|battlefield|weapon|missile|"
     r"drone|unmanned|swarm|cyber|surveillance|situational awareness|electronic warfare",
     re.IGNORECASE,
 )
+_MILITARY_ORG = re.compile(
+    r"\bpla\b|people'?s liberation|army|navy|air force|military|defen[cs]e|armed forces|"
+    r"\bmod\b|ministry of defen|rocket force|strategic support|\birgc\b|academy of military",
+    re.IGNORECASE,
+)
+_DISTILLATION = re.compile(r"distil|api (?:calls|queries|volume)|inference volume|scrap",
+                           re.IGNORECASE)  # fmt: skip
+_FRONTIER = re.compile(r"frontier|gpt|claude|gemini|llama|qwen|deepseek|foundation model", re.I)
+_CHANNELS = (
+    ("leak", 1.0, re.compile(r"\bleak", re.I)),
+    ("theft", 1.0, re.compile(r"theft|stolen|steal|exfiltrat", re.I)),
+    ("unlicensed_transfer", 0.8, re.compile(r"unlicen[cs]ed|without (?:a )?licen", re.I)),
+    ("sale", 0.6, re.compile(r"for sale|offered|broker|sold", re.I)),
+    ("open_release", 0.1, re.compile(r"open[- ]weight|open release|published weights", re.I)),
+    ("licensed", 0.0, re.compile(r"\blicensed transfer", re.I)),
+)
+_INCIDENT_CAPABILITIES = (
+    ("self_replication", re.compile(r"self[- ]?replicat|cop(?:y|ied) itself|replicat", re.I)),
+    ("vulnerability_exploitation", re.compile(r"exploit|vulnerab|privilege escalation", re.I)),
+    ("detection_evasion", re.compile(r"evad|evasion|disabl\w* (?:monitor|log)|conceal", re.I)),
+    ("resource_acquisition", re.compile(r"acquir\w* (?:compute|resources|funds)|rented", re.I)),
+)
+_STATE_ACTOR = re.compile(r"state|government|ministry|military|intelligence|\bapt\b", re.I)
+_SMALL_BUYER_FLAGS = frozenset({"residential_address", "new_company", "reluctant_information"})
 _KEY_FIELDS = {
     "chip_diversion": (
-        "consignee",
-        "declared_end_user",
-        "route",
-        "value_usd",
-        "shipment_ref",
-        "eccn",
-        "serials",
+        "consignee", "declared_end_user", "route", "value_usd", "shipment_ref", "eccn", "serials",
     ),
     "military_ai": ("organisation", "training_compute_flop", "chips_used"),
     "cloud_compute": ("customer", "customer_address", "gpu_hours", "chips"),
-}
-_PRICE_PER_H100E_USD = 25_000.0  # order of magnitude only; anomaly = a factor >= 10 (value 1)
+    "model_weights": ("organisation", "training_compute_flop", "channel", "recipient"),
+    "ai_incident": ("organisation", "capabilities", "scale", "actor"),
+}  # fmt: skip
+_PRICE_PER_H100E_USD = 25_000.0  # market order of magnitude (2024-2026 H100 list prices)
+_CLOUD_UTILISATION = 0.4  # model FLOP utilisation of a rented training run (design, ref 1.5)
+_H100_DENSE_FLOPS = 989.4e12  # BF16 dense, ref 1.6
 
 
 @dataclass(frozen=True)
@@ -360,10 +135,16 @@ class FeatureMatrix:
         return self.X[:, self.feature_names.index(name)]
 
 
+# ---------------------------------------------------------------------------------------------
+# Defensive readers
+
+
 def report_quality(report: Mapping[str, Any]) -> float:
     """Admiralty quality in [0, 1] (A1 = 1); unknown grades count as F / 6 (neutral)."""
-    rel = _RELIABILITY.get(str(report.get("source_reliability") or "F").upper(), 0.5)
+    rel = _RELIABILITY.get(str(report.get("source_reliability") or "F").strip().upper()[:1], 0.5)
     cred_raw = report.get("info_credibility")
+    if isinstance(cred_raw, str) and cred_raw.strip().isdigit():
+        cred_raw = int(cred_raw.strip())
     cred = _CREDIBILITY.get(cred_raw if isinstance(cred_raw, int) else 6, 0.5)
     return rel * cred / _A1
 
@@ -375,6 +156,8 @@ def _details(report: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _party(details: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     party = details.get(key)
+    if isinstance(party, str) and party.strip():
+        return {"name": party}
     return party if isinstance(party, Mapping) else None
 
 
@@ -385,11 +168,45 @@ def _name(party: Mapping[str, Any] | None) -> str | None:
     return name.strip() if isinstance(name, str) and name.strip() else None
 
 
-def _country(party: Mapping[str, Any] | None) -> str | None:
-    if party is None:
+def _code(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("country")
+    if not isinstance(value, str):
         return None
-    code = party.get("country")
-    return code.strip().upper() if isinstance(code, str) and code.strip() else None
+    code = value.strip().upper()
+    return code if len(code) == 2 and code.isalpha() else None
+
+
+def _country(party: Mapping[str, Any] | None) -> str | None:
+    return None if party is None else _code(party.get("country"))
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _route(details: Mapping[str, Any]) -> list[str]:
+    raw = details.get("route")
+    if isinstance(raw, str):
+        raw = re.split(r"[^A-Za-z]+", raw)
+    return [c for c in (_code(x) for x in _list(raw)) if c]
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip().replace(",", "").replace("_", "")
+    try:
+        number = float(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _flop(value: Any) -> float | None:
+    number = _number(value)
+    return number if number and number > 0 else None
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -399,36 +216,38 @@ def _parse_time(value: Any) -> datetime | None:
         if len(value) == 10:
             d = date.fromisoformat(value)
             return datetime(d.year, d.month, d.day, tzinfo=UTC)
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _flop(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(Decimal(str(value).strip()))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number > 0 and math.isfinite(number) else None
-
-
-def _items(report: Mapping[str, Any]) -> list[tuple[str, int | None]]:
-    """(model, quantity) of every accelerator the report mentions, any category."""
+def _items(report: Mapping[str, Any]) -> list[tuple[str, float | None, list[str]]]:
+    """(model, quantity, serials) of every accelerator the report mentions, any category."""
     details = _details(report)
-    out: list[tuple[str, int | None]] = []
+    out: list[tuple[str, float | None, list[str]]] = []
     for key in ("items", "chips_used", "chips"):
-        for item in details.get(key) or ():
+        for item in _list(details.get(key)):
             if not isinstance(item, Mapping):
                 continue
             model = item.get("model")
             if not isinstance(model, str) or not model.strip():
                 continue
-            qty = item.get("quantity")
-            out.append((model, qty if isinstance(qty, int) and qty > 0 else None))
+            qty = _number(item.get("quantity"))
+            serials = [str(s).strip().upper() for s in _list(item.get("serials")) if s]
+            out.append((model, qty if qty else None, serials))
     return out
+
+
+def _flags(report: Mapping[str, Any]) -> set[str]:
+    return {str(f).strip().lower() for f in _list(_details(report).get("red_flags"))}
+
+
+def _text(report: Mapping[str, Any], *keys: str) -> str:
+    d = _details(report)
+    parts = [str(d.get(k) or "") for k in keys if isinstance(d.get(k), str)]
+    parts.extend(str(report.get(k) or "") for k in ("title", "summary"))
+    return " ".join(parts)
 
 
 def _noisy_or(values: Iterable[float]) -> float:
@@ -438,66 +257,698 @@ def _noisy_or(values: Iterable[float]) -> float:
     return 1.0 - survive
 
 
-@dataclass
-class _CaseParts:
-    """What one case contributes to the batch-level look-ups (screening, addresses)."""
+def _clip(value: float) -> float:
+    return min(1.0, max(0.0, value))
 
+
+def _destination_value(code: str | None) -> float | None:
+    """Final-destination risk: D:5/Macau 1; everything else well below (hubs are not guilt)."""
+    risk = domain.destination_risk(code)
+    if risk is None:
+        return None
+    return 1.0 if risk >= 0.99 else round(0.5 * risk, 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# Case context: what one case and its batch give the feature families
+
+
+@dataclass(frozen=True)
+class Screen:
+    available: bool
+    best_name: float = 0.0  # calibrated strength of the best party match
+    exact: bool = False
+    best_officer: float = 0.0
+    by_name: Mapping[str, float] = field(default_factory=dict)  # party name -> strength
+    address_hits: tuple[tuple[str, str | None, float], ...] = ()  # text, country, cosine
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Look-ups over the whole batch of cases (rarity of addresses, shared serials, parties)."""
+
+    address_df: Mapping[str, int] = field(default_factory=dict)
+    serial_cases: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    diversion_parties: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    half_life_days: float = 180.0
+
+
+@dataclass
+class CaseContext:
+    row: int
     reports: list[Mapping[str, Any]]
     relays: int
-    party_names: list[str]
+    party_names: list[tuple[str, str | None]]  # name, country
     person_names: list[str]
     addresses: list[tuple[str, str | None, frozenset[str]]]  # text, country, owner name keys
+    screen: Screen = field(default_factory=lambda: Screen(available=False))
+    batch: Batch = field(default_factory=Batch)
+
+    @property
+    def categories(self) -> set[str]:
+        return {_category(r) for r in self.reports}
+
+    def of(self, category: str) -> list[Mapping[str, Any]]:
+        return [r for r in self.reports if _category(r) == category]
 
 
-def _case_parts(case: Sequence[Mapping[str, Any]]) -> _CaseParts:
-    kept, relays, _withdrawn = collapse_copies(case)
-    party_names: list[str] = []
-    person_names: list[str] = []
+def _category(report: Mapping[str, Any]) -> str:
+    value = str(report.get("category") or "other").strip().lower()
+    return value if value in CATEGORIES else "other"
+
+
+_PARTY_KEYS = (
+    "consignee", "declared_end_user", "suspected_end_user", "organisation", "customer",
+    "provider", "recipient", "actor", "beneficial_owner", "parent",
+)  # fmt: skip
+
+
+_PERSON_ROLES = ("officer", "shareholder")
+
+
+def _case_context(row: int, case: Sequence[Mapping[str, Any]]) -> CaseContext:
+    kept, relays, _withdrawn = collapse_copies([r for r in case if isinstance(r, Mapping)])
+    parties: list[tuple[str, str | None]] = []
+    persons: list[str] = []
     addresses: list[tuple[str, str | None, frozenset[str]]] = []
     for report in kept:
         details = _details(report)
-        entities = [e for e in report.get("entities") or () if isinstance(e, Mapping)]
         org_keys: set[str] = set()
-        for key in ("consignee", "declared_end_user", "suspected_end_user", "organisation",
-                    "customer", "provider"):  # fmt: skip
-            party = _party(details, key)
+        named = [_party(details, key) for key in _PARTY_KEYS]
+        named += [i for i in _list(details.get("intermediaries")) if isinstance(i, Mapping)]
+        for party in named:
             name = _name(party)
-            if name:
-                party_names.append(name)
-                org_keys.add(name_key(name))
-                address = party.get("address") if party else None
-                if isinstance(address, str) and address.strip():
-                    addresses.append((address, _country(party), frozenset({name_key(name)})))
-        for inter in details.get("intermediaries") or ():
-            if isinstance(inter, Mapping) and _name(inter):
-                name = _name(inter) or ""
-                party_names.append(name)
-                address = inter.get("address")
-                if isinstance(address, str) and address.strip():
-                    addresses.append((address, _country(inter), frozenset({name_key(name)})))
+            if not name or party is None:
+                continue
+            parties.append((name, _country(party)))
+            org_keys.add(name_key(name))
+            address = party.get("address")
+            if isinstance(address, str) and address.strip():
+                addresses.append((address, _country(party), frozenset({name_key(name)})))
+        entities = [e for e in _list(report.get("entities")) if isinstance(e, Mapping)]
         for entity in entities:
             name = entity.get("name")
             if not isinstance(name, str) or not name.strip():
                 continue
             if entity.get("kind") == "organisation":
-                party_names.append(name)
+                parties.append((name, _country(entity)))
                 org_keys.add(name_key(name))
             elif entity.get("kind") == "person" and entity.get("role") in (
                 "officer",
                 "shareholder",
             ):
-                person_names.append(name)
+                persons.append(name)
         for entity in entities:  # addresses belong to the report's organisations
             name = entity.get("name")
             if entity.get("kind") == "address" and isinstance(name, str) and name.strip():
                 addresses.append((name, _country(entity), frozenset(org_keys)))
-    return _CaseParts(
+    return CaseContext(
+        row=row,
         reports=kept,
         relays=len({node for nodes in relays.values() for node in nodes}),
-        party_names=list(dict.fromkeys(party_names)),
-        person_names=list(dict.fromkeys(person_names)),
+        party_names=list(dict.fromkeys(parties)),
+        person_names=list(dict.fromkeys(persons)),
         addresses=addresses,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Feature families (each tested alone)
+
+Row = dict[str, float | None]
+
+
+def category_features(ctx: CaseContext) -> Row:
+    """Each category's share of the case's reports: the intercepts of a mixed case average."""
+    counts = dict.fromkeys(CATEGORIES, 0)
+    for r in ctx.reports:
+        counts[_category(r)] += 1
+    total = sum(counts.values()) or 1
+    return {f"cat_{c}": counts[c] / total for c in CATEGORIES}
+
+
+def screening_features(ctx: CaseContext) -> Row:
+    screen = ctx.screen
+    if not screen.available:
+        names = ("screening_match", "screening_exact", "listed_address_link", "listed_officer_link")
+        return dict.fromkeys(names)
+    link = 0.0
+    for text, country, cos in screen.address_hits:
+        if cos >= 0.8:
+            df = ctx.batch.address_df.get(address_key(text, country), 1)
+            link = max(link, cos / math.sqrt(df))
+    return {
+        "screening_match": screen.best_name,
+        "screening_exact": 1.0 if screen.exact else 0.0,
+        "listed_address_link": link if ctx.addresses else None,
+        "listed_officer_link": (
+            (screen.best_officer if screen.best_officer >= 0.5 else 0.0)
+            if ctx.person_names
+            else None
+        ),
+    }
+
+
+def _last_destination(details: Mapping[str, Any]) -> str | None:
+    for key in ("final_destination", "destination_country", "destination"):
+        code = _code(details.get(key))
+        if code:
+            return code
+    route = _route(details)
+    return route[-1] if route else None
+
+
+def _declared_country(details: Mapping[str, Any]) -> str | None:
+    return _country(_party(details, "declared_end_user")) or _code(
+        details.get("declared_end_user_country")
+    )
+
+
+def _end_user_mismatch(details: Mapping[str, Any]) -> float:
+    suspected, declared = (
+        _party(details, "suspected_end_user"),
+        _party(details, "declared_end_user"),
+    )
+    if not _name(suspected):
+        return 0.0
+    if not _name(declared):
+        return 0.8
+    if _country(suspected) and _country(declared) != _country(suspected):
+        return 1.0
+    if name_key(_name(suspected) or "") != name_key(_name(declared) or ""):
+        return 0.5
+    return 0.0
+
+
+def geography_features(ctx: CaseContext) -> Row:
+    shipments = ctx.of("chip_diversion")
+    declared_vs: list[float] = []
+    destinations: list[float] = []
+    transits: list[float] = []
+    routes: list[list[str]] = []
+    mismatch = 0.0
+    for r in ctx.reports:
+        d = _details(r)
+        route = _route(d)
+        if route:
+            routes.append(route)
+        final, declared = _last_destination(d), _declared_country(d)
+        if final and declared:
+            declared_vs.append(1.0 if final != declared else 0.0)
+        if route and declared and route[-1] != declared and route[-1] != final:
+            declared_vs.append(1.0)
+        suspected = _country(_party(d, "suspected_end_user"))
+        for code in (final, suspected):
+            value = _destination_value(code)
+            if value is not None:
+                destinations.append(value)
+        middle = route[1:-1] + [c for c in (_country(_party(d, "consignee")),) if c]
+        middle += [c for i in _list(d.get("intermediaries")) if (c := _code(i))]
+        transits.extend(v for v in (domain.transit_risk(c) for c in middle) if v is not None)
+        mismatch = max(mismatch, _end_user_mismatch(d))
+    expected = bool(shipments)
+    hub = any(domain.is_transshipment_hub(c) for route in routes for c in route[1:])
+    distinct = {c for route in routes for c in route}
+    return {
+        "declared_vs_destination": max(declared_vs) if declared_vs else (None if expected else 0.0),
+        "end_user_mismatch": mismatch,
+        "final_destination_risk": max(destinations) if destinations else (
+            None if expected else 0.0),
+        "transit_risk": max(transits) if transits else (None if expected else 0.0),
+        "transshipment_hub": 1.0 if hub else 0.0,
+        "route_hops": _clip((len(distinct) - 2) / 3.0) if routes else (None if expected else 0.0),
+    }  # fmt: skip
+
+
+def _eccn_level(eccn: Any) -> float | None:
+    if not isinstance(eccn, str) or not eccn.strip():
+        return None
+    text = eccn.strip().upper()
+    if text[:5] not in ("3A090", "4A090"):
+        return 0.0
+    suffix = text[5:7]
+    return 1.0 if suffix == ".A" else 0.6 if suffix == ".B" else 0.3
+
+
+def _report_magnitude(report: Mapping[str, Any]) -> tuple[float | None, float | None, bool]:
+    """(H100-equivalents, controlled level, every item high-end) of one report's known items."""
+    h100e: float | None = None
+    level: float | None = None
+    high_end = True
+    for model, qty, _serials in _items(report):
+        facts = domain.chip_facts(model)
+        if facts is None:
+            high_end = False
+            continue
+        item_level = 1.0 if facts.eccn == "3A090.a" else 0.6 if facts.eccn == "3A090.b" else 0.0
+        level = item_level if level is None else max(level, item_level)
+        high_end = high_end and facts.h100_equivalents >= 0.3
+        if qty is not None:
+            h100e = (h100e or 0.0) + qty * facts.h100_equivalents
+    return h100e, level, high_end
+
+
+def item_features(ctx: CaseContext) -> Row:
+    needs_items = bool(ctx.categories & {"chip_diversion", "cloud_compute"})
+    levels: list[float] = []
+    magnitudes: list[float] = []
+    anomalies: list[float] = []
+    prc = False
+    for r in ctx.reports:
+        h100e, level, high_end = _report_magnitude(r)
+        prc = prc or any(domain.is_prc_accelerator(m) for m, _, _ in _items(r))
+        eccn = _eccn_level(_details(r).get("eccn"))
+        levels.extend(v for v in (level, eccn) if v is not None)
+        if h100e is not None:
+            magnitudes.append(h100e)
+            value = _number(_details(r).get("value_usd"))
+            if value and high_end and h100e > 0:
+                ratio = value / (h100e * _PRICE_PER_H100E_USD)
+                anomalies.append(_clip(abs(math.log10(ratio)) / math.log10(4.0)))
+    any_items = any(_items(r) for r in ctx.reports)
+    unknown = None if (needs_items or any_items) else 0.0
+    largest = max(magnitudes) if magnitudes else None
+    flags = set().union(*(_flags(r) for r in ctx.reports)) if ctx.reports else set()
+    small_buyer = bool(flags & _SMALL_BUYER_FLAGS)
+    return {
+        "controlled_item": max(levels) if levels else unknown,
+        "h100e_log": _clip(math.log10(1.0 + largest) / 5.0) if largest is not None else unknown,
+        "prc_accelerator": 1.0 if prc else 0.0,
+        "value_anomaly": max(anomalies) if anomalies else (
+            None if "chip_diversion" in ctx.categories else 0.0),
+        "quantity_vs_buyer": (
+            _clip(math.log10(1.0 + largest) / 3.0) if small_buyer and largest else 0.0),
+        "serial_reuse": 1.0 if _serial_reused(ctx) else 0.0,
+    }  # fmt: skip
+
+
+def _serial_reused(ctx: CaseContext) -> bool:
+    for r in ctx.reports:
+        for _model, _qty, serials in _items(r):
+            for serial in serials:
+                if len(ctx.batch.serial_cases.get(serial, frozenset())) > 1:
+                    return True
+    return False
+
+
+def red_flag_features(ctx: CaseContext) -> Row:
+    by_origin = _by_origin(ctx.reports)
+    out: Row = {}
+    seen: set[str] = set()
+    for flag in RED_FLAGS:
+        strengths = []
+        for origin_reports in by_origin.values():
+            best = max(
+                (0.5 + 0.5 * report_quality(r) for r in origin_reports if flag in _flags(r)),
+                default=0.0,
+            )
+            if best > 0:
+                strengths.append(best)
+                seen.add(flag)
+        out[f"rf_{flag}"] = _noisy_or(strengths)
+    out["red_flag_count"] = min(1.0, len(seen) / 5.0)
+    return out
+
+
+def _by_origin(reports: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    by_origin: dict[str, list[Mapping[str, Any]]] = {}
+    for r in reports:
+        origin = str(r.get("origin") or f"unknown:{r.get('id')}").lower()
+        by_origin.setdefault(origin, []).append(r)
+    return by_origin
+
+
+def network_features(ctx: CaseContext) -> Row:
+    inter_names: set[str] = set()
+    shell = 0.0
+    for r in ctx.reports:
+        for inter in _list(_details(r).get("intermediaries")):
+            if isinstance(inter, Mapping) and _name(inter):
+                inter_names.add(name_key(_name(inter) or ""))
+                role = str(inter.get("role") or "")
+                shell = max(shell, 1.0 if role == "shell" else 0.5 if role == "reseller" else 0.0)
+    mass = None
+    if ctx.addresses:
+        mass = max(
+            1.0 - 1.0 / math.sqrt(ctx.batch.address_df.get(address_key(t, c), 1))
+            for t, c, _ in ctx.addresses
+        )
+    return {
+        "mass_registration_address": mass,
+        "shell_intermediary": shell,
+        "intermediary_count": min(len(inter_names), 4) / 4.0,
+    }
+
+
+def source_features(ctx: CaseContext) -> Row:
+    origins = _by_origin(ctx.reports)
+    times = [
+        t
+        for r in ctx.reports
+        for t in (
+            _parse_time(r.get("event_end")),
+            _parse_time(r.get("event_start")),
+            _parse_time(r.get("reported_at")),
+        )
+        if t is not None
+    ]
+    recency = None
+    if times:
+        age_days = max(0.0, (ctx.batch.now - max(times)).total_seconds() / 86400.0)
+        recency = 2.0 ** (-age_days / ctx.batch.half_life_days)
+    return {
+        "source_quality": max((report_quality(r) for r in ctx.reports), default=None),
+        "corroboration": 1.0 - 1.0 / len(origins) if origins else 0.0,
+        "recency": recency,
+        "missing_fields": _missing_share(ctx),
+    }
+
+
+def _training_flop(reports: Sequence[Mapping[str, Any]]) -> float | None:
+    known = [v for r in reports if (v := _flop(_details(r).get("training_compute_flop")))]
+    return max(known) if known else None
+
+
+def _chip_level(reports: Sequence[Mapping[str, Any]]) -> tuple[float, float | None]:
+    """(controlled level of the chips used, largest cluster size) over the reports."""
+    level = 0.0
+    cluster: float | None = None
+    for r in reports:
+        for model, qty, _ in _items(r):
+            facts = domain.chip_facts(model)
+            if domain.is_prc_accelerator(model) or (facts and facts.eccn == "3A090.a"):
+                level = 1.0
+            elif facts and facts.eccn == "3A090.b":
+                level = max(level, 0.6)
+            if qty:
+                cluster = max(cluster or 0.0, qty)
+        size = _number(_details(r).get("cluster_size"))
+        if size:
+            cluster = max(cluster or 0.0, size)
+    return level, cluster
+
+
+def military_ai_features(ctx: CaseContext) -> Row:
+    reports = ctx.of("military_ai")
+    names = (
+        "training_compute_1e25",
+        "training_compute_1e26",
+        "military_capability",
+        "military_end_user",
+        "controlled_chips_used",
+        "cluster_size",
+        "linked_diversion",
+    )
+    if not reports:
+        return dict.fromkeys(names, 0.0)
+    flop = _training_flop(reports)
+    top = math.log10(flop) if flop else None
+    capability = " ".join(_text(r, "capability", "description") for r in reports)
+    orgs = [p for r in reports for k in ("organisation", "parent") if (p := _party(_details(r), k))]
+    military = any(_MILITARY_ORG.search(_name(p) or "") for p in orgs) or any(
+        str(_details(r).get("end_user_type") or "").lower() in ("military", "defence", "defense")
+        for r in reports
+    )
+    listed = max((ctx.screen.by_name.get(_name(p) or "", 0.0) for p in orgs), default=0.0)
+    level, cluster = _chip_level(reports)
+    linked = any(
+        ctx.batch.diversion_parties.get(name_key(_name(p) or ""), frozenset()) - {ctx.row}
+        for p in orgs
+    )
+    return {
+        "training_compute_1e25": _clip(top - 24.0) if top is not None else None,
+        "training_compute_1e26": _clip(top - 25.0) if top is not None else None,
+        "military_capability": 1.0 if _MILITARY_CAPABILITY.search(capability) else 0.0,
+        "military_end_user": max(1.0 if military else 0.0, listed),
+        "controlled_chips_used": level,
+        "cluster_size": _clip(math.log10(cluster) / 3.0) if cluster else None,
+        "linked_diversion": 1.0 if linked else 0.0,
+    }
+
+
+def _owner_risk(details: Mapping[str, Any], keys: Sequence[str]) -> float | None:
+    values = []
+    for key in keys:
+        code = _country(_party(details, key))
+        risk = domain.destination_risk(code)
+        if risk is not None:
+            values.append(1.0 if risk >= 0.99 else 0.3 if risk >= 0.55 else 0.0)
+    return max(values) if values else None
+
+
+def cloud_features(ctx: CaseContext) -> Row:
+    reports = ctx.of("cloud_compute")
+    names = ("cloud_training_flop", "cloud_customer_risk", "cloud_layers", "distillation")
+    if not reports:
+        return dict.fromkeys(names, 0.0)
+    flops = []
+    for r in reports:
+        hours = _number(_details(r).get("gpu_hours"))
+        if hours is None:
+            continue
+        per_gpu = _H100_DENSE_FLOPS
+        for model, _qty, _ in _items(r):
+            facts = domain.chip_facts(model)
+            if facts is not None:
+                per_gpu = facts.h100_equivalents * _H100_DENSE_FLOPS
+                break
+        flops.append(hours * 3600.0 * per_gpu * _CLOUD_UTILISATION)
+    risks = [
+        v for r in reports if (v := _owner_risk(_details(r), ("customer", "beneficial_owner")))
+        is not None
+    ]  # fmt: skip
+    listed = max((ctx.screen.by_name.get(n, 0.0) for n, _ in ctx.party_names), default=0.0)
+    layers = max(
+        (sum(1 for i in _list(_details(r).get("intermediaries"))
+             if isinstance(i, Mapping) and i.get("role") in ("reseller", "shell"))
+         for r in reports),
+        default=0,
+    )  # fmt: skip
+    text = " ".join(_text(r, "description", "workload", "pattern") for r in reports)
+    volume = max((_number(_details(r).get("api_calls")) or 0.0 for r in reports), default=0.0)
+    distil = 1.0 if _DISTILLATION.search(text) or volume >= 1e7 else 0.0
+    if distil and not _FRONTIER.search(text) and volume < 1e7:
+        distil = 0.5
+    return {
+        "cloud_training_flop": _clip((math.log10(max(flops)) - 23.0) / 2.0) if flops else None,
+        "cloud_customer_risk": max([*risks, listed]) if risks or listed else None,
+        "cloud_layers": min(layers, 2) / 2.0,
+        "distillation": distil,
+    }
+
+
+def model_weights_features(ctx: CaseContext) -> Row:
+    reports = ctx.of("model_weights")
+    names = ("weights_compute", "weights_channel", "weights_recipient_risk")
+    if not reports:
+        return dict.fromkeys(names, 0.0)
+    flop = _training_flop(reports)
+    channel: float | None = None
+    for r in reports:
+        stated = str(_details(r).get("channel") or "").strip().lower()
+        text = stated or _text(r, "description")
+        for label, value, pattern in _CHANNELS:
+            if stated == label or pattern.search(text):
+                channel = max(channel or 0.0, value)
+                break
+    recipient_risk = [
+        v for r in reports if (v := _owner_risk(_details(r), ("recipient", "organisation")))
+        is not None
+    ]  # fmt: skip
+    recipients = [_name(_party(_details(r), "recipient")) for r in reports]
+    listed = max((ctx.screen.by_name.get(n or "", 0.0) for n in recipients), default=0.0)
+    return {
+        "weights_compute": _clip(math.log10(flop) - 25.0) if flop else None,
+        "weights_channel": channel,
+        "weights_recipient_risk": (
+            max([*recipient_risk, listed]) if recipient_risk or listed else None
+        ),
+    }
+
+
+def incident_features(ctx: CaseContext) -> Row:
+    reports = ctx.of("ai_incident")
+    names = ("incident_capabilities", "incident_scale", "incident_actor")
+    if not reports:
+        return dict.fromkeys(names, 0.0)
+    stated = {
+        str(c).strip().lower() for r in reports for c in _list(_details(r).get("capabilities"))
+    }
+    text = " ".join(_text(r, "description") for r in reports)
+    shown = {
+        label
+        for label, pattern in _INCIDENT_CAPABILITIES
+        if label in stated or pattern.search(text)
+    }
+    scale = max((v for r in reports if (v := _number(_details(r).get("scale"))) is not None),
+                default=None)  # fmt: skip
+    actor: float | None = None
+    for r in reports:
+        for key in ("actor", "organisation"):
+            party = _party(_details(r), key)
+            if party is None:
+                continue
+            risk = _owner_risk(_details(r), (key,))
+            state = 1.0 if _STATE_ACTOR.search(str(party.get("type") or "")) else 0.0
+            listed = ctx.screen.by_name.get(_name(party) or "", 0.0)
+            actor = max(actor or 0.0, state, listed, risk or 0.0)
+    return {
+        "incident_capabilities": len(shown) / len(_INCIDENT_CAPABILITIES),
+        "incident_scale": _clip(math.log10(1.0 + scale) / 3.0) if scale is not None else None,
+        "incident_actor": actor,
+    }  # fmt: skip
+
+
+FAMILIES: tuple[Callable[[CaseContext], Row], ...] = (
+    category_features,
+    screening_features,
+    geography_features,
+    item_features,
+    red_flag_features,
+    network_features,
+    source_features,
+    military_ai_features,
+    cloud_features,
+    model_weights_features,
+    incident_features,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Missing fields
+
+
+def _has(report: Mapping[str, Any], field_name: str) -> bool:
+    d = _details(report)
+    if field_name == "serials":
+        return any(serials for _m, _q, serials in _items(report))
+    if field_name == "customer_address":
+        customer = _party(d, "customer")
+        return bool(customer and customer.get("address"))
+    value = d.get(field_name)
+    return value not in (None, "", [], {})
+
+
+def _missing_share(ctx: CaseContext) -> float:
+    total = 0
+    absent = 0
+    for category, fields in _KEY_FIELDS.items():
+        of_category = ctx.of(category)
+        if not of_category:
+            continue
+        for field_name in fields:
+            total += 1
+            if not any(_has(r, field_name) for r in of_category):
+                absent += 1
+    return absent / total if total else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch look-ups and the matrix
+
+
+def _screens(contexts: Sequence[CaseContext], index: ScreeningIndex | None) -> list[Screen]:
+    """One batched screening pass for all party, officer and address names of the batch."""
+    if index is None or len(index) == 0:
+        return [Screen(available=False) for _ in contexts]
+    parties = sorted({p for c in contexts for p in c.party_names}, key=lambda p: (p[0], p[1] or ""))
+    own = [n for n, _ in parties]
+    hits = screen_names(index, own, [c for _, c in parties], own_names=own)
+    strength = {p: h.strength for p, h in zip(parties, hits, strict=True)}
+    exact = {p for p, h in zip(parties, hits, strict=True) if h.exact}
+    persons = sorted({n for c in contexts for n in c.person_names})
+    person_strength = dict(
+        zip(persons, (h.strength for h in screen_names(index, persons, own_names=persons)),
+            strict=True)
+    )  # fmt: skip
+    addr = sorted(
+        {(t, c) for ctx in contexts for t, c, _ in ctx.addresses}, key=lambda a: (a[0], a[1] or "")
+    )
+    addr_result = index.match_addresses([t for t, _ in addr], [c for _, c in addr])
+    addr_score = dict(zip(addr, addr_result.scores.tolist(), strict=True))
+    out: list[Screen] = []
+    for ctx in contexts:
+        by_name: dict[str, float] = {}
+        for p in ctx.party_names:
+            by_name[p[0]] = max(by_name.get(p[0], 0.0), strength[p])
+        out.append(
+            Screen(
+                available=True,
+                best_name=max(by_name.values(), default=0.0),
+                exact=any(p in exact for p in ctx.party_names),
+                best_officer=max((person_strength[n] for n in ctx.person_names), default=0.0),
+                by_name=by_name,
+                address_hits=tuple((t, c, addr_score[(t, c)]) for t, c, _ in ctx.addresses),
+            )
+        )
+    return out
+
+
+def _batch(contexts: Sequence[CaseContext], now: datetime, half_life_days: float) -> Batch:
+    owners: dict[str, set[str]] = {}
+    serials: dict[str, set[int]] = {}
+    diversion: dict[str, set[int]] = {}
+    for ctx in contexts:
+        for text, country, org_keys in ctx.addresses:
+            owners.setdefault(address_key(text, country), set()).update(org_keys or {text})
+        for r in ctx.reports:
+            for _model, _qty, item_serials in _items(r):
+                for serial in item_serials:
+                    serials.setdefault(serial, set()).add(ctx.row)
+            if _category(r) == "chip_diversion":
+                d = _details(r)
+                for key in ("suspected_end_user", "declared_end_user", "consignee"):
+                    name = _name(_party(d, key))
+                    if name:
+                        diversion.setdefault(name_key(name), set()).add(ctx.row)
+    return Batch(
+        address_df={k: max(1, len(v)) for k, v in owners.items()},
+        serial_cases={k: frozenset(v) for k, v in serials.items()},
+        diversion_parties={k: frozenset(v) for k, v in diversion.items()},
+        now=now,
+        half_life_days=half_life_days,
+    )
+
+
+def case_contexts(
+    cases: Sequence[Sequence[Mapping[str, Any]]],
+    screening: ScreeningIndex | None = None,
+    now: datetime | None = None,
+    half_life_days: float = 180.0,
+) -> list[CaseContext]:
+    """Per-case contexts with the batch's screening results and look-ups attached."""
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    contexts = [_case_context(i, case) for i, case in enumerate(cases)]
+    batch = _batch(contexts, now, half_life_days)
+    for ctx, screen in zip(contexts, _screens(contexts, screening), strict=True):
+        ctx.screen = screen
+        ctx.batch = batch
+    return contexts
+
+
+_CATEGORY_FAMILIES = frozenset(
+    {military_ai_features, cloud_features, model_weights_features, incident_features}
+)
+
+
+def case_row(ctx: CaseContext) -> Row:
+    """Every feature of one case (the families' rows merged).
+
+    A case mixing k categories (reports on one laboratory's model, its weights and an incident)
+    has its category-specific families scaled by 1/sqrt(k): they corroborate one another, but
+    adding them in full let mixed cases pile evidence up to a score of 100.
+    """
+    mix = 1.0 / math.sqrt(max(1, len(ctx.categories)))
+    row: Row = {}
+    for family in FAMILIES:
+        values = family(ctx)
+        if mix < 1.0 and family in _CATEGORY_FAMILIES:
+            values = {k: None if v is None else v * mix for k, v in values.items()}
+        row.update(values)
+    return row
 
 
 def build_features(
@@ -511,326 +962,20 @@ def build_features(
     unknown = [n for n in config.feature_names if n not in FEATURE_NAMES]
     if unknown:
         raise KeyError(f"config names features this builder does not know: {unknown}")
-    now = now or datetime.now(UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    parts = [_case_parts(case) for case in cases]
-    n = len(parts)
-    values = np.full((n, len(FEATURE_NAMES)), np.nan, dtype=np.float64)
-    col = {name: j for j, name in enumerate(FEATURE_NAMES)}
-
-    screen = _screening_lookups(parts, screening)
-    address_df = _address_df(parts)
-    for i, case in enumerate(parts):
-        row = _case_features(case, screen[i], address_df, now, config.half_life_days)
-        for name, value in row.items():
-            values[i, col[name]] = np.nan if value is None else value
-
-    order = [col[name] for name in config.feature_names]
-    X = np.ascontiguousarray(values[:, order])
+    contexts = case_contexts(cases, screening, now, config.half_life_days)
+    n = len(contexts)
+    col = {name: j for j, name in enumerate(config.feature_names)}
+    X = np.full((n, len(col)), np.nan, dtype=np.float64)
+    for i, ctx in enumerate(contexts):
+        for name, value in case_row(ctx).items():
+            j = col.get(name)
+            if j is not None:
+                X[i, j] = np.nan if value is None else value
     ids = (
         tuple(case_ids)
         if case_ids is not None
-        else tuple(",".join(str(r.get("id")) for r in p.reports) for p in parts)
+        else tuple(",".join(str(r.get("id")) for r in c.reports) for c in contexts)
     )
     if len(ids) != n:
         raise ValueError(f"{len(ids)} case ids for {n} cases")
     return FeatureMatrix(X=X, missing=np.isnan(X), feature_names=config.feature_names, case_ids=ids)
-
-
-@dataclass(frozen=True)
-class _Screen:
-    available: bool
-    best_name: float = 0.0
-    best_officer: float = 0.0
-    address_hits: tuple[tuple[str, str | None, float], ...] = ()  # text, country, cosine
-
-
-def _screening_lookups(parts: Sequence[_CaseParts], index: ScreeningIndex | None) -> list[_Screen]:
-    """One batched name / address matching call for the whole batch of cases."""
-    if index is None or len(index) == 0:
-        return [_Screen(available=False) for _ in parts]
-    names = sorted({n for p in parts for n in p.party_names})
-    persons = sorted({n for p in parts for n in p.person_names})
-    addr = sorted(
-        {(t, c) for p in parts for t, c, _ in p.addresses}, key=lambda a: (a[0], a[1] or "")
-    )
-    name_score = dict(zip(names, index.match_names(names).scores.tolist(), strict=True))
-    person_score = dict(zip(persons, index.match_names(persons).scores.tolist(), strict=True))
-    addr_result = index.match_addresses([t for t, _ in addr], [c for _, c in addr])
-    addr_score = dict(zip(addr, addr_result.scores.tolist(), strict=True))
-    out: list[_Screen] = []
-    for p in parts:
-        out.append(
-            _Screen(
-                available=True,
-                best_name=max((name_score[n] for n in p.party_names), default=0.0),
-                best_officer=max((person_score[n] for n in p.person_names), default=0.0),
-                address_hits=tuple((t, c, addr_score[(t, c)]) for t, c, _ in p.addresses),
-            )
-        )
-    return out
-
-
-def _address_df(parts: Sequence[_CaseParts]) -> dict[str, int]:
-    """Distinct organisations registered at each (normalised) address across the batch."""
-    owners: dict[str, set[str]] = {}
-    for p in parts:
-        for text, country, org_keys in p.addresses:
-            owners.setdefault(address_key(text, country), set()).update(org_keys or {text})
-    return {key: max(1, len(orgs)) for key, orgs in owners.items()}
-
-
-def _case_features(
-    case: _CaseParts,
-    screen: _Screen,
-    address_df: Mapping[str, int],
-    now: datetime,
-    half_life_days: float,
-) -> dict[str, float | None]:
-    reports = case.reports
-    f: dict[str, float | None] = dict.fromkeys(FEATURE_NAMES, 0.0)
-    categories = {str(r.get("category") or "other") for r in reports}
-
-    # --- items: classification and magnitude -------------------------------------------
-    # Reports of one case usually describe the same shipment: magnitudes are per report and
-    # the case takes the largest, so corroborating reports do not double the quantity.
-    items = [item for r in reports for item in _items(r)]
-    reported_eccn = [str(_details(r).get("eccn") or "") for r in reports if _details(r).get("eccn")]
-    controlled: float | None = None
-    magnitude_known = False
-    total_tpp = 0.0
-    total_h100e = 0.0
-    anomalies: list[float] = []
-    for r in reports:
-        report_tpp = 0.0
-        report_h100e = 0.0
-        report_known = False
-        high_end_only = True
-        for model, qty in _items(r):
-            facts = domain.chip_facts(model)
-            if domain.is_prc_accelerator(model):
-                f["prc_accelerator"] = 1.0
-            if facts is None:
-                high_end_only = False
-                continue
-            level = 1.0 if facts.eccn == "3A090.a" else 0.6 if facts.eccn == "3A090.b" else 0.0
-            controlled = level if controlled is None else max(controlled, level)
-            if qty is None:
-                high_end_only = False
-                continue
-            report_known = True
-            report_tpp += qty * facts.tpp
-            report_h100e += qty * facts.h100_equivalents
-            high_end_only = high_end_only and facts.h100_equivalents >= 0.3
-        if report_known:
-            magnitude_known = True
-            total_tpp = max(total_tpp, report_tpp)
-            total_h100e = max(total_h100e, report_h100e)
-        value = _int_field(r, "value_usd")
-        if value and report_known and high_end_only and report_h100e > 0:
-            ratio = value / (report_h100e * _PRICE_PER_H100E_USD)
-            anomalies.append(min(1.0, abs(math.log10(ratio))))
-    for eccn in reported_eccn:
-        level = 1.0 if ".a" in eccn[5:7] else 0.6 if ".b" in eccn[5:7] else 0.0
-        if eccn[:5] in ("3A090", "4A090"):
-            controlled = level if controlled is None else max(controlled, level)
-    # items are expected (so their absence is "missing", not "none") for shipments and rented
-    # compute; for other categories no item means not applicable
-    needs_items = bool(items) or bool(categories & {"chip_diversion", "cloud_compute"})
-    f["controlled_item"] = (
-        (controlled or 0.0) if controlled is not None or not needs_items else None
-    )
-    if magnitude_known:
-        f["log_total_tpp"] = min(1.0, math.log10(1.0 + total_tpp) / 10.0)
-        f["h100e_log"] = min(1.0, math.log10(1.0 + total_h100e) / 5.0)
-    elif needs_items:
-        f["log_total_tpp"] = None
-        f["h100e_log"] = None
-
-    # --- geography -----------------------------------------------------------------------
-    dest_codes: list[str] = []
-    transit_codes: list[str] = []
-    route_countries: set[str] = set()
-    any_route = False
-    hub = False
-    mismatch = 0.0
-    for r in reports:
-        d = _details(r)
-        suspected, declared = _party(d, "suspected_end_user"), _party(d, "declared_end_user")
-        for party in (suspected, declared, _party(d, "customer"), _party(d, "organisation")):
-            code = _country(party)
-            if code:
-                dest_codes.append(code)
-        route = [str(c).upper() for c in d.get("route") or () if isinstance(c, str) and c]
-        if route:
-            any_route = True
-            route_countries.update(route)
-            dest_codes.append(route[-1])
-            transit_codes.extend(route[1:-1])
-            hub = hub or any(domain.is_transshipment_hub(c) for c in route[1:])
-        consignee = _party(d, "consignee")
-        if _country(consignee):
-            transit_codes.append(_country(consignee) or "")
-            hub = hub or domain.is_transshipment_hub(_country(consignee))
-        for inter in d.get("intermediaries") or ():
-            if isinstance(inter, Mapping) and _country(inter):
-                transit_codes.append(_country(inter) or "")
-        if _name(suspected):
-            if not _name(declared):
-                mismatch = max(mismatch, 0.8)
-            elif _country(suspected) and _country(declared) != _country(suspected):
-                mismatch = max(mismatch, 1.0)
-            elif name_key(_name(suspected) or "") != name_key(_name(declared) or ""):
-                mismatch = max(mismatch, 0.6)
-    dest_risks = [v for v in (domain.destination_risk(c) for c in dest_codes) if v is not None]
-    f["destination_risk"] = max(dest_risks) if dest_risks else None
-    transit_risks = [v for v in (domain.transit_risk(c) for c in transit_codes) if v is not None]
-    if transit_risks:
-        f["max_transit_risk"] = max(transit_risks)
-    elif "chip_diversion" in categories:
-        f["max_transit_risk"] = None
-    f["transshipment_hub"] = 1.0 if hub else 0.0
-    f["end_user_mismatch"] = mismatch
-    if any_route:
-        f["route_hops"] = min(1.0, max(0.0, (len(route_countries) - 2) / 3.0))
-    elif "chip_diversion" in categories:
-        f["route_hops"] = None
-
-    # --- screening and entity network ------------------------------------------------------
-    if screen.available:
-        f["screening_match"] = min(1.0, max(0.0, (screen.best_name - 0.6) / 0.4))
-        f["screening_exact"] = 1.0 if screen.best_name >= 0.97 else 0.0
-        f["listed_officer_link"] = screen.best_officer if screen.best_officer >= 0.85 else 0.0
-        if not case.person_names:
-            f["listed_officer_link"] = None
-        link = 0.0
-        for text, country, cos in screen.address_hits:
-            if cos >= 0.8:
-                df = address_df.get(address_key(text, country), 1)
-                link = max(link, cos / math.sqrt(df))
-        f["listed_address_link"] = link if case.addresses else None
-    else:
-        for name in ("screening_match", "screening_exact", "listed_address_link"):
-            f[name] = None
-        f["listed_officer_link"] = None
-    if case.addresses:
-        f["mass_registration_address"] = max(
-            1.0 - 1.0 / math.sqrt(address_df.get(address_key(t, c), 1))
-            for t, c, _ in case.addresses
-        )
-    else:
-        f["mass_registration_address"] = None
-    inter_names: set[str] = set()
-    shell = 0.0
-    for r in reports:
-        for inter in _details(r).get("intermediaries") or ():
-            if isinstance(inter, Mapping) and _name(inter):
-                inter_names.add(name_key(_name(inter) or ""))
-                role = inter.get("role")
-                shell = max(shell, 1.0 if role == "shell" else 0.5 if role == "reseller" else 0.0)
-    f["shell_intermediary"] = shell
-    f["intermediary_count"] = min(len(inter_names), 4) / 4.0
-
-    # --- red flags, quality, corroboration (independent origins only) ----------------------
-    by_origin: dict[str, list[Mapping[str, Any]]] = {}
-    for r in reports:
-        origin = str(r.get("origin") or f"unknown:{r.get('id')}").lower()
-        by_origin.setdefault(origin, []).append(r)
-    flags_seen: set[str] = set()
-    for flag in RED_FLAGS:
-        strengths = []
-        for origin_reports in by_origin.values():
-            best = max(
-                (
-                    0.5 + 0.5 * report_quality(r)
-                    for r in origin_reports
-                    if flag in (_details(r).get("red_flags") or ())
-                ),
-                default=0.0,
-            )
-            if best > 0:
-                strengths.append(best)
-                flags_seen.add(flag)
-        f[f"rf_{flag}"] = _noisy_or(strengths)
-    f["red_flag_count"] = len(flags_seen) / len(RED_FLAGS)
-    f["source_quality"] = max((report_quality(r) for r in reports), default=None)
-    f["corroboration"] = 1.0 - 1.0 / len(by_origin) if by_origin else 0.0
-    f["relayed_copies"] = min(1.0, math.log2(1 + case.relays) / 3.0)
-
-    # --- recency -------------------------------------------------------------------------
-    times = [
-        t
-        for r in reports
-        for t in (
-            _parse_time(r.get("event_end")),
-            _parse_time(r.get("event_start")),
-            _parse_time(r.get("reported_at")),
-        )
-        if t is not None
-    ]
-    if times:
-        age_days = max(0.0, (now - max(times)).total_seconds() / 86400.0)
-        f["recency"] = 2.0 ** (-age_days / half_life_days)
-    else:
-        f["recency"] = None
-
-    # --- military AI / cloud ----------------------------------------------------------------
-    if "military_ai" in categories:
-        flops = [_flop(_details(r).get("training_compute_flop")) for r in reports
-                 if r.get("category") == "military_ai"]  # fmt: skip
-        known = [v for v in flops if v is not None]
-        if known:
-            top = math.log10(max(known))
-            f["training_compute_1e25"] = min(1.0, max(0.0, top - 24.0))
-            f["training_compute_1e26"] = min(1.0, max(0.0, top - 25.0))
-        else:
-            f["training_compute_1e25"] = None
-            f["training_compute_1e26"] = None
-        capability = " ".join(
-            str(_details(r).get("capability") or "")
-            for r in reports
-            if r.get("category") == "military_ai"
-        )
-        f["military_capability"] = 1.0 if _MILITARY.search(capability) else 0.0
-    if "cloud_compute" in categories:
-        hours = [h for h in (_int_field(r, "gpu_hours") for r in reports) if h is not None]
-        f["cloud_gpu_hours"] = min(1.0, math.log10(1.0 + max(hours)) / 7.0) if hours else None
-
-    # --- value anomaly, missing fields -------------------------------------------------------
-    if "chip_diversion" in categories:
-        f["value_anomaly"] = max(anomalies) if anomalies else None
-    f["missing_fields"] = _missing_share(reports, categories)
-    return f
-
-
-def _int_field(report: Mapping[str, Any], key: str) -> int | None:
-    value = _details(report).get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _has(report: Mapping[str, Any], field_name: str) -> bool:
-    d = _details(report)
-    if field_name == "serials":
-        return any(
-            isinstance(item, Mapping) and item.get("serials") for item in d.get("items") or ()
-        )
-    if field_name == "customer_address":
-        customer = _party(d, "customer")
-        return bool(customer and customer.get("address"))
-    value = d.get(field_name)
-    return value not in (None, "", [], {})
-
-
-def _missing_share(reports: Sequence[Mapping[str, Any]], categories: set[str]) -> float:
-    total = 0
-    absent = 0
-    for category, fields in _KEY_FIELDS.items():
-        if category not in categories:
-            continue
-        of_category = [r for r in reports if r.get("category") == category]
-        for field_name in fields:
-            total += 1
-            if not any(_has(r, field_name) for r in of_category):
-                absent += 1
-    return absent / total if total else 0.0

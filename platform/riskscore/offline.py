@@ -19,14 +19,13 @@ from typing import Any
 
 from riskscore import domain
 from riskscore.engine import ScoringConfig, score
+from riskscore.explain import explain_row
 from riskscore.features import DEFAULT_CONFIG, build_features
 from riskscore.grouping import group_reports, reports_by_case
 from riskscore.matching import ScreeningIndex
 from riskscore.screening_formats import load_screening_file
 
 __all__ = ["OfflineInputError", "OfflineSummary", "read_jsonl", "score_jsonl"]
-
-TOP_CONTRIBUTIONS = 8
 
 
 class OfflineInputError(ValueError):
@@ -62,10 +61,6 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
             yield value
 
 
-def _round(value: float) -> float:
-    return round(float(value), 6)
-
-
 def score_jsonl(
     in_path: str | Path,
     out_path: str | Path,
@@ -94,12 +89,12 @@ def score_jsonl(
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             for rank, row in enumerate(result.order.tolist(), start=1):
                 case = grouping.cases[row]
-                explanation = result.explain(row, top=TOP_CONTRIBUTIONS)
+                explanation = explain_row(result, row)
                 line = {
                     "rank": rank,
                     "case_id": case.case_id,
-                    "score": _round(result.scores[row]),
-                    "baseline": _round(result.baseline),
+                    "score": explanation["score"],
+                    "baseline": explanation["baseline"],
                     "config_version": config.version,
                     "report_ids": list(case.report_ids),
                     "relayed_by": {k: list(v) for k, v in case.relayed_by.items() if v},
@@ -110,18 +105,26 @@ def score_jsonl(
                             "reason": link.reason,
                             "detail": link.detail,
                             "score": link.score,
+                            "weight": link.weight,
+                            "evidence": [
+                                {
+                                    "field": e.field,
+                                    "outcome": e.outcome,
+                                    "weight": e.weight,
+                                    "a": e.a,
+                                    "b": e.b,
+                                }
+                                for e in link.evidence
+                            ],
                         }
                         for link in case.links
                     ],
-                    "top_contributions": [
-                        {
-                            "feature": c.feature,
-                            "value": None if c.missing else _round(c.value),
-                            "imputed_value": _round(c.value) if c.missing else None,
-                            "points": _round(c.points),
-                            "missing": c.missing,
-                        }
-                        for c in explanation.contributions
+                    "flagged": case.flagged,
+                    # every contribution, largest first: baseline + their sum == score exactly
+                    "contributions": explanation["contributions"],
+                    "groups": [
+                        {"group": g["group"], "label": g["label"], "points": g["points"]}
+                        for g in explanation["groups"]
                     ],
                     "missing_features": [
                         name

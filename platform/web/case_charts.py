@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import pairwise
 
 import pycountry
@@ -58,6 +58,7 @@ class ContributionBar:
     baseline_x: float = 0.0
     score_x: float = 0.0
     text: str = ""
+    caption: str = ""  # the two largest groups, shown under the bar
 
     def svg(self) -> SafeString:
         """The bar as inline SVG, written here rather than in a template: a queue page draws
@@ -88,9 +89,44 @@ def _n(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+#: One colour per feature group (Okabe-Ito, readable in the common colour-vision deficiencies);
+#: the category-specific groups share one, a case having one category. Also in web.css.
+GROUP_COLOURS: dict[str, str] = {
+    "category": "#8c8c8c",
+    "screening": "#d55e00",
+    "geography": "#e69f00",
+    "item": "#0072b2",
+    "red_flags": "#cc79a7",
+    "network": "#009e73",
+    "source": "#56b4e9",
+    "military_ai": "#882255",
+    "cloud_compute": "#882255",
+    "model_weights": "#882255",
+    "ai_incident": "#882255",
+}
+
+
+def _group_totals(lines: Sequence[ExplanationLine]) -> list[tuple[str, str, int, int]]:
+    """(group, label, raising hundredths, lowering hundredths) per group, catalogue order."""
+    totals: dict[str, list[int]] = {}
+    labels: dict[str, str] = {}
+    for line in lines:
+        up_down = totals.setdefault(line.group, [0, 0])
+        labels[line.group] = line.group_label
+        units = line.hundredths if line.hundredths else round(line.points * 100)
+        up_down[0 if units > 0 else 1] += units
+    return [(g, labels[g], up, down) for g, (up, down) in totals.items()]
+
+
+def _signed_text(hundredths: int) -> str:
+    return f"{'+' if hundredths >= 0 else '−'}{abs(hundredths) / 100:.2f}"
+
+
 def contribution_bar(
     score: float, baseline: float, lines: Sequence[ExplanationLine], width: int = 160
 ) -> ContributionBar:
+    """Stacked bar of the score by feature group: raising groups on the top lane, lowering
+    groups on the bottom lane, each in its group's colour and named in its title and text."""
     height, pad, lane = 20, 1.0, 7.0
     span = width - 2 * pad
 
@@ -99,30 +135,32 @@ def contribution_bar(
 
     bar = ContributionBar(width=width, height=height)
     bar.baseline_x, bar.score_x = x(baseline), x(score)
+    groups = _group_totals(lines)
     level = baseline
-    for line in lines:
-        if line.points > 0:
-            left, level = x(level), level + line.points
+    for group, label, up, _down in groups:
+        if up > 0:
+            left, level = x(level), level + up / 100
+            colour = GROUP_COLOURS.get(group, RAISES)
+            title = f"{_signed_text(up)} {label}"
+            bar.segments.append(Segment(left, 2, max(x(level) - left, 0.5), lane, colour, title))
+    for group, label, _up, down in groups:
+        if down < 0:
+            right, level = x(level), level + down / 100
+            colour = GROUP_COLOURS.get(group, LOWERS)
+            title = f"{_signed_text(down)} {label}"
             bar.segments.append(
                 Segment(
-                    left, 2, max(x(level) - left, 0.5), lane, RAISES, f"{line.shown} {line.label}"
+                    x(level), height - 2 - lane, max(right - x(level), 0.5), lane, colour, title
                 )
             )
-    for line in lines:
-        if line.points < 0:
-            right, level = x(level), level + line.points
-            bar.segments.append(
-                Segment(
-                    x(level),
-                    height - 2 - lane,
-                    max(right - x(level), 0.5),
-                    lane,
-                    LOWERS,
-                    f"{line.shown} {line.label}",
-                )
-            )
-    parts = [f"{line.shown} {line.label}" for line in lines]
+    parts = [
+        f"{_signed_text(v)} {label}" for _g, label, up, down in groups for v in (up, down) if v
+    ]
     bar.text = f"Score {score:.1f} of 100: baseline {baseline:.2f}, " + ", ".join(parts) + "."
+    largest = sorted(
+        ((up + down, label) for _g, label, up, down in groups), key=lambda t: -abs(t[0])
+    )
+    bar.caption = " · ".join(f"{label} {_signed_text(v)}" for v, label in largest[:2] if v)
     return bar
 
 
@@ -357,6 +395,9 @@ def _day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+_FIRST_DAY, _LAST_DAY = date.min.toordinal(), date.max.toordinal()
+
+
 def timeline(entries: Sequence[TimelineEntry], width: int = 760) -> Timeline:
     days: list[date] = []
     for entry in entries:
@@ -365,16 +406,19 @@ def timeline(entries: Sequence[TimelineEntry], width: int = 760) -> Timeline:
             days.append(_day(entry.received))
     if not days:
         return Timeline(width=0, height=0)
-    first, last = min(days), max(days)
-    pad = max((last - first).days // 20, 3)
-    first, last = first - timedelta(days=pad), last + timedelta(days=pad)
-    total = max((last - first).days, 1)
+    # Day numbers, not dates: a padded axis around 0001-01-01 or 9999-12-31 (old data, or a
+    # partner's) would step outside what `date` can hold and fail the whole page.
+    first = min(days).toordinal()
+    last = max(days).toordinal()
+    pad = max((last - first) // 20, 3)
+    first, last = first - pad, last + pad
+    total = max(last - first, 1)
     left, right, row_h, top = 200, width - 40, 26, 8
     height = top + row_h * len(entries) + 34
     chart = Timeline(width=width, height=height, plot_left=left, plot_right=right)
 
     def x(day: date) -> float:
-        return round(left + (right - left) * (day - first).days / total, 1)
+        return round(left + (right - left) * (day.toordinal() - first) / total, 1)
 
     for index, entry in enumerate(entries):
         y = top + index * row_h
@@ -382,7 +426,7 @@ def timeline(entries: Sequence[TimelineEntry], width: int = 760) -> Timeline:
         start = entry.event_start or entry.event_end
         if start:
             end = entry.event_end or start
-            text = f"event {start:%Y-%m-%d}" + (f" to {end:%Y-%m-%d}" if end != start else "")
+            text = f"event {start.isoformat()}" + (f" to {end.isoformat()}" if end != start else "")
             span = Segment(x(start), y + 7, max(x(end) - x(start), 4.0), 10, EDGE, text)
         mark_x = x(_day(entry.received)) if entry.received else None
         mark = f"{entry.received_label} {entry.received:%Y-%m-%d %H:%M}" if entry.received else ""
@@ -390,6 +434,7 @@ def timeline(entries: Sequence[TimelineEntry], width: int = 760) -> Timeline:
     chart.axis_y = top + row_h * len(entries) + 4
     steps = 5
     for step in range(steps + 1):
-        day = first + timedelta(days=round(total * step / steps))
-        chart.ticks.append((x(day), f"{day:%Y-%m-%d}"))
+        ordinal = first + round(total * step / steps)
+        day = date.fromordinal(min(max(ordinal, _FIRST_DAY), _LAST_DAY))
+        chart.ticks.append((x(day), day.isoformat()))
     return chart

@@ -30,6 +30,9 @@ from reports.models import (
 )
 from reports.services import EntityInput, ReportContent
 
+from .countries import UnknownCountry, parse_country
+from .labels import INTERMEDIARY_ROLE_LABELS, RED_FLAG_LABELS
+
 Raw = dict[str, Any]
 Errors = dict[str, list[str]]
 
@@ -56,18 +59,6 @@ SCALARS: dict[str, tuple[str, ...]] = {
 }
 GENERIC_CATEGORIES = {"model_weights", "ai_incident", "other"}
 ENTITY_FIELDS = ("kind", "name", "role", "country")
-RED_FLAG_LABELS = {
-    "freight_forwarder_consignee": "Freight forwarder named as consignee",
-    "residential_address": "Residential address",
-    "third_country_payment": "Payment from a third country",
-    "refused_installation": "Refused installation or support",
-    "new_company": "Newly formed company",
-    "evasive_end_use": "Evasive about end use",
-    "cash_payment": "Cash payment",
-    "unusual_routing": "Unusual routing",
-    "mismatched_end_use": "End use does not match the buyer",
-    "reluctant_information": "Reluctant to give information",
-}
 PARTY_LABELS = {
     "consignee": "Consignee",
     "declared_end_user": "Declared end user",
@@ -77,7 +68,8 @@ PARTY_LABELS = {
     "customer": "Customer",
 }
 _INDEXED = re.compile(r"^(?P<base>.+)\.(?P<index>\d+)\.(?P<leaf>[a-z_]+)$")
-_SPLIT = re.compile(r"[\s,;>→/-]+")
+_STOP_SEPARATOR = re.compile(r"\s*(?:[,;>→/]|->|–|—)\s*")
+_SEPARATORS = re.compile(r"(?<=\d)[,\s\u00a0\u202f'_](?=\d{3})")
 
 
 def node_name(code: str) -> str:
@@ -240,49 +232,86 @@ def remove_row(raw: Raw, base: str, index: int) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _split_codes(text: str) -> list[str]:
-    return [token.upper() for token in _SPLIT.split(text) if token]
+def _split_route(text: str) -> list[str]:
+    """Stops of a route as typed: "US, SG, MY" or "United States > Hong Kong > China" or
+    "US SG CN" (spaces separate stops only when nothing else does, so "Hong Kong" stays one)."""
+    if _STOP_SEPARATOR.search(text):
+        return [token.strip() for token in _STOP_SEPARATOR.split(text) if token.strip()]
+    return [token for token in text.split() if token]
 
 
-def _party(value: Mapping[str, str], required: bool) -> dict[str, Any] | None:
-    if not required and not any(value.values()):
+def _country(text: str, path: str, errors: Errors) -> str:
+    """The ISO code for a country as typed (name or code); an error at `path` otherwise."""
+    try:
+        return parse_country(text)
+    except UnknownCountry as exc:
+        errors.setdefault(path, []).append(str(exc))
+        return ""
+
+
+def _number(text: str) -> str:
+    """A whole number as typed, without its digit-group separators ("12,000,000", "12 000 000",
+    "12'000'000", "12_000_000"); anything else is left for the schema to refuse by name."""
+    cleaned = _SEPARATORS.sub("", text.strip())
+    return cleaned if cleaned.isdigit() else text.strip()
+
+
+def _party(
+    value: Mapping[str, str], required: bool, path: str, errors: Errors
+) -> dict[str, Any] | None:
+    if not required and not any(value.get(leaf) for leaf in PARTY_FIELDS):
         return None
     party: dict[str, Any] = {"name": value.get("name", "")}
     if value.get("address"):
         party["address"] = value["address"]
     if value.get("country"):
-        party["country"] = value["country"].upper()
+        code = _country(value["country"], f"{path}.country", errors)
+        if code:
+            party["country"] = code
     return party
 
 
-def details_from_raw(raw: Raw) -> dict[str, Any]:
-    """The details object the services validate. Numbers stay text here: the details schema
-    parses them and names the field when one is not a number."""
+def details_from_raw(raw: Raw, errors: Errors | None = None) -> dict[str, Any]:
+    """The details object the services validate. Numbers stay text here (separators taken
+    out): the details schema parses them and names the field when one is not a number.
+    Countries are read from names or codes; one that names no country goes to `errors`."""
+    errors = {} if errors is None else errors
     category = raw["category"]
     kind = details_category(category)
     source: Raw = raw["details"]
     details: dict[str, Any] = {}
     for party in PARTIES.get(kind, ("organisation",) if kind == "generic" else ()):
-        built = _party(source.get(party) or {}, category in REQUIRED_PARTIES.get(party, set()))
+        built = _party(
+            source.get(party) or {},
+            category in REQUIRED_PARTIES.get(party, set()),
+            f"details.{party}",
+            errors,
+        )
         if built is not None:
             details[party] = built
     if kind == "chip_diversion":
         details["items"] = [
             {
                 "model": row["model"],
-                "quantity": row["quantity"],
+                "quantity": _number(row["quantity"]),
                 "serials": [s for s in re.split(r"[\s,;]+", row["serials"]) if s],
             }
             for row in source.get("items") or []
         ]
         intermediaries = []
-        for row in source.get("intermediaries") or []:
-            built = _party(row, True) or {}
+        for index, row in enumerate(source.get("intermediaries") or []):
+            built = _party(row, True, f"details.intermediaries.{index}", errors) or {}
             built["role"] = row.get("role") or "other"
             intermediaries.append(built)
         details["intermediaries"] = intermediaries
-        details["route"] = _split_codes(source.get("route", ""))
-        for name in ("value_usd", "eccn", "shipment_ref"):
+        route = _split_route(source.get("route", ""))
+        details["route"] = [
+            _country(stop, f"details.route.{index}", errors) or stop.upper()
+            for index, stop in enumerate(route)
+        ]
+        if source.get("value_usd"):
+            details["value_usd"] = _number(source["value_usd"])
+        for name in ("eccn", "shipment_ref"):
             if source.get(name):
                 details[name] = source[name]
     elif kind in ("military_ai", "cloud_compute"):
@@ -291,7 +320,7 @@ def details_from_raw(raw: Raw) -> dict[str, Any]:
         for row in source.get(key) or []:
             chip: dict[str, Any] = {"model": row["model"]}
             if row.get("quantity"):
-                chip["quantity"] = row["quantity"]
+                chip["quantity"] = _number(row["quantity"])
             chips.append(chip)
         details[key] = chips
         if kind == "military_ai":
@@ -299,7 +328,7 @@ def details_from_raw(raw: Raw) -> dict[str, Any]:
             if source.get("training_compute_flop"):
                 details["training_compute_flop"] = source["training_compute_flop"]
         elif source.get("gpu_hours"):
-            details["gpu_hours"] = source["gpu_hours"]
+            details["gpu_hours"] = _number(source["gpu_hours"])
     else:
         if source.get("description"):
             details["description"] = source["description"]
@@ -377,11 +406,9 @@ def content_from_raw(raw: Raw, origin: str) -> ReportContent:
             errors[f"{where}.name"] = ["Give the entity's name"]
         elif len(row["name"]) > 300:
             errors[f"{where}.name"] = ["At most 300 characters"]
-        country = row["country"].upper()
-        if country and not re.fullmatch(r"[A-Z]{2}", country):
-            errors[f"{where}.country"] = ["A two-letter ISO country code, e.g. SG"]
+        country = _country(row["country"], f"{where}.country", errors)
         entities.append(EntityInput(row["kind"], row["name"], row["role"], country))
-    details = details_from_raw(raw)
+    details = details_from_raw(raw, errors)
     try:
         validate_details(raw["category"], details)
     except Exception as exc:  # the DRF error carries the field structure
@@ -471,6 +498,11 @@ class Repeat:
     errors: list[str] = field(default_factory=list)
     chip_rows: bool = False
 
+    @property
+    def row_label(self) -> str:
+        """What one row is called in an error ("Item", "Intermediary", "Chip")."""
+        return ROW_LABELS.get(self.name, "Row")
+
 
 @dataclass
 class Section:
@@ -488,7 +520,14 @@ class Layout:
     unplaced: list[str]
 
 
-COUNTRY_HELP = "Two-letter ISO code, e.g. SG"
+ROW_LABELS = {
+    "details.items": "Item",
+    "details.intermediaries": "Intermediary",
+    "details.chips_used": "Chip",
+    "details.chips": "Chip",
+    "entities": "Entity",
+}
+COUNTRY_HELP = "Name or ISO code, e.g. Singapore or SG"
 
 
 def _party_section(
@@ -510,7 +549,8 @@ def _party_section(
                 "Country",
                 raw_party.get("country", ""),
                 help=COUNTRY_HELP,
-                maxlength=2,
+                datalist="countries",
+                maxlength=60,
             ),
         ],
     )
@@ -601,14 +641,15 @@ def _details_sections(raw: Raw) -> list[Section]:
                             row.get("role", ""),
                             widget="select",
                             choices=[("", "Choose…")]
-                            + [(r, r.replace("_", " ")) for r in INTERMEDIARY_ROLES],
+                            + [(r, INTERMEDIARY_ROLE_LABELS.get(r, r)) for r in INTERMEDIARY_ROLES],
                         ),
                         Field(
                             f"{prefix}.country",
                             "Country",
                             row.get("country", ""),
                             help=COUNTRY_HELP,
-                            maxlength=2,
+                            datalist="countries",
+                            maxlength=60,
                         ),
                         Field(f"{prefix}.address", "Address", row.get("address", "")),
                     ],
@@ -635,7 +676,7 @@ def _details_sections(raw: Raw) -> list[Section]:
                         "details.route",
                         "Route",
                         src.get("route", ""),
-                        help="Country codes in order, e.g. US, SG, MY, CN",
+                        help="Countries in order, names or codes: US, Singapore, MY, CN",
                     ),
                     Field(
                         "details.value_usd",
@@ -773,11 +814,35 @@ def _entities(raw: Raw) -> Repeat:
                         widget="select",
                         choices=[("", "Choose…"), *EntityRole.choices],
                     ),
-                    Field(f"{prefix}.country", "Country", row.get("country", ""), maxlength=2),
+                    Field(
+                        f"{prefix}.country",
+                        "Country",
+                        row.get("country", ""),
+                        datalist="countries",
+                        maxlength=60,
+                    ),
                 ],
             )
         )
     return Repeat("entities", "Other entities (officers, subjects…)", "Add an entity", rows)
+
+
+def _full_labels(sections: Iterable[Section], entities: Repeat) -> dict[str, str]:
+    """Each details or entity field's label with where it sits (Consignee > Name,
+    Intermediary 2 > Country, with a chevron), so an error names which name it is about."""
+    labels: dict[str, str] = {}
+    for section in sections:
+        place = section.legend.removesuffix(" (optional)")
+        for item in section.fields:
+            labels[item.name] = item.label if item.label == place else f"{place} › {item.label}"
+        for repeat in section.repeats:
+            for row in repeat.rows:
+                for item in row.fields:
+                    labels[item.name] = f"{repeat.row_label} {row.number} › {item.label}"
+    for row in entities.rows:
+        for item in row.fields:
+            labels[item.name] = f"Entity {row.number} › {item.label}"
+    return labels
 
 
 def _all_fields(sections: Iterable[Section], repeats: Iterable[Repeat]) -> list[Field]:
@@ -800,6 +865,7 @@ def layout(raw: Raw, errors: Errors, top_fields: Iterable[Field]) -> Layout:
     entities = _entities(raw)
     fields = [*top_fields, *_all_fields(sections, [entities])]
     by_name = {f.name: f for f in fields}
+    labels = _full_labels(sections, entities)
     repeats = {r.name: r for s in sections for r in s.repeats}
     repeats["entities"] = entities
     summary: list[tuple[str, str, str]] = []
@@ -816,7 +882,7 @@ def layout(raw: Raw, errors: Errors, top_fields: Iterable[Field]) -> Layout:
                 text = f"item {int(extra) + 1}: {message}" if extra.isdigit() else message
                 if stem in by_name:
                     by_name[stem].errors.append(text)
-                    summary.append((by_name[stem].id, by_name[stem].label, text))
+                    summary.append((by_name[stem].id, labels.get(stem, by_name[stem].label), text))
                     continue
                 if stem in repeats:
                     repeats[stem].errors.append(text)
@@ -825,7 +891,7 @@ def layout(raw: Raw, errors: Errors, top_fields: Iterable[Field]) -> Layout:
                 unplaced.append(message if path in ("__all__", "detail") else f"{path}: {message}")
                 continue
             target.errors.append(message)
-            summary.append((target.id, target.label, message))
+            summary.append((target.id, labels.get(path, target.label), message))
     return Layout(details=sections, entities=entities, summary=summary, unplaced=unplaced)
 
 

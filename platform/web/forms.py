@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from cases.models import CLOSED_STATUSES, CaseStatus
 from core.markings import Classification
 from core.nodes import NODE_DIRECTORY
 from federation.models import KeyUse
@@ -49,7 +50,12 @@ def _level_choices(clearance: Classification) -> list[tuple[str, str]]:
 class ReportFilterForm(forms.Form):
     """Filters of the report list; an invalid value is ignored (and shown as an error)."""
 
-    q = forms.CharField(label="Title contains", max_length=100, required=False)
+    q = forms.CharField(
+        label="Search",
+        max_length=200,
+        required=False,
+        help_text="Titles, names, addresses, serials, shipment references, notes",
+    )
     category = forms.ChoiceField(
         label="Category", required=False, choices=[("", "Any category"), *Category.choices]
     )
@@ -197,6 +203,14 @@ class CaseFilterForm(forms.Form):
         max_value=100,
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *CaseStatus.choices]
+    )
+    assignee = forms.ChoiceField(
+        label="Assigned to",
+        required=False,
+        choices=[("", "Anyone or nobody"), ("me", "Me"), ("none", "Nobody")],
+    )
 
     def __init__(self, *args: Any, clearance: Classification, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -225,7 +239,42 @@ class CaseFilterForm(forms.Form):
             "search": (data.get("q") or "").strip() or None,
             "event_from": data.get("event_from"),
             "event_to": data.get("event_to"),
+            "status": data.get("status") or None,
+            "assignee": data.get("assignee") or None,
         }
+
+
+class CaseStatusForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[
+            (value, label) for value, label in CaseStatus.choices if value not in CLOSED_STATUSES
+        ],
+    )
+
+
+class CaseDispositionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Disposition",
+        choices=[(value, label) for value, label in CaseStatus.choices if value in CLOSED_STATUSES],
+    )
+    reason = forms.CharField(
+        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CaseAssignForm(forms.Form):
+    assignee = forms.ChoiceField(label="Assigned to", required=False)
+
+    def __init__(self, *args: Any, people: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Nobody"), *people]
+
+
+class CaseNoteForm(forms.Form):
+    text = forms.CharField(label="Note", max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class MergeForm(forms.Form):

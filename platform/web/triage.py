@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core import signing
 
-from riskscore.features import FEATURES
+from riskscore.explain import group_of
+from riskscore.features import FEATURES, GROUP_LABELS
 
 from .editor import RED_FLAG_LABELS, node_name
 
@@ -22,33 +23,53 @@ from .editor import RED_FLAG_LABELS, node_name
 # Short names; the one-line meaning comes from riskscore.features.FEATURES. A feature added
 # there without a name here is shown with its identifier in words.
 FEATURE_NAMES: dict[str, str] = {
-    "controlled_item": "Controlled accelerator (ECCN 3A090)",
-    "log_total_tpp": "Total processing performance",
-    "h100e_log": "Compute in H100-equivalents",
-    "prc_accelerator": "PRC-made accelerator",
-    "destination_risk": "Destination risk",
-    "max_transit_risk": "Transit risk",
-    "transshipment_hub": "Transshipment hub on the route",
-    "end_user_mismatch": "End user differs from the declared one",
-    "route_hops": "Countries on the route",
+    "cat_chip_diversion": "Category: chip diversion",
+    "cat_military_ai": "Category: military AI",
+    "cat_cloud_compute": "Category: cloud compute",
+    "cat_model_weights": "Category: model weights",
+    "cat_ai_incident": "Category: AI incident",
+    "cat_other": "Category: other",
     "screening_match": "Screening-list name match",
     "screening_exact": "Exact screening-list match",
     "listed_address_link": "Address of a listed party",
     "listed_officer_link": "Officer of a listed party",
+    "declared_vs_destination": "Declared end-user country is not the destination",
+    "end_user_mismatch": "End user differs from the declared one",
+    "final_destination_risk": "Final destination risk",
+    "transit_risk": "Transit risk",
+    "transshipment_hub": "Transshipment hub on the route",
+    "route_hops": "Countries on the route",
+    "controlled_item": "Controlled accelerator (ECCN 3A090)",
+    "h100e_log": "Compute in H100-equivalents",
+    "prc_accelerator": "PRC-made accelerator",
+    "value_anomaly": "Declared value out of line",
+    "quantity_vs_buyer": "Quantity out of line with the buyer",
+    "serial_reuse": "Serial number seen in another case",
+    "red_flag_count": "Number of red flags",
     "mass_registration_address": "Mass-registration address",
     "shell_intermediary": "Shell or reseller intermediary",
     "intermediary_count": "Number of intermediaries",
-    "red_flag_count": "Number of red flags",
     "source_quality": "Source quality (Admiralty)",
     "corroboration": "Corroboration by independent origins",
     "recency": "Recency",
+    "missing_fields": "Key facts missing",
     "training_compute_1e25": "Training compute above 10²⁵ FLOP",
     "training_compute_1e26": "Training compute above 10²⁶ FLOP",
     "military_capability": "Military capability named",
-    "cloud_gpu_hours": "Cloud GPU-hours",
-    "value_anomaly": "Declared value out of line",
-    "missing_fields": "Key facts missing",
-    "relayed_copies": "Relayed copies (not corroboration)",
+    "military_end_user": "Military end user",
+    "controlled_chips_used": "Controlled chips used",
+    "cluster_size": "Cluster size (1,000+ accelerators)",
+    "linked_diversion": "Linked to a chip-diversion case",
+    "cloud_training_flop": "Rented compute as training FLOP",
+    "cloud_customer_risk": "Customer or owner in a country of concern",
+    "cloud_layers": "Reseller or shell layers",
+    "distillation": "Distillation pattern",
+    "weights_compute": "Model's training compute (10²⁶)",
+    "weights_channel": "Channel (leak, theft, unlicensed transfer)",
+    "weights_recipient_risk": "Recipient",
+    "incident_capabilities": "Capabilities demonstrated",
+    "incident_scale": "Scale of the incident",
+    "incident_actor": "Actor",
 }
 _DESCRIPTIONS = {spec.name: spec.description for spec in FEATURES}
 _AS_ABOVE = "red flag (as above)"
@@ -88,6 +109,12 @@ class ExplanationLine:
     points: float  # as stored
     shown: str  # points rounded for display so that the shown lines add up to the score
     is_rest: bool
+    group: str = "other"
+    hundredths: int = 0
+
+    @property
+    def group_label(self) -> str:
+        return GROUP_LABELS.get(self.group, "Other")
 
     @property
     def raises(self) -> bool:
@@ -103,6 +130,43 @@ class Explanation:
     shown_baseline: str
     config_version: str
     adds_up: bool  # baseline + stored points == stored score (within the stored rounding)
+
+    @property
+    def groups(self) -> list[ExplanationGroup]:
+        """Lines per feature group (catalogue order), each with its shown total."""
+        by_group: dict[str, list[ExplanationLine]] = {}
+        for line in self.lines:
+            by_group.setdefault(line.group, []).append(line)
+        order = [g for g in GROUP_LABELS if g in by_group] + [
+            g for g in by_group if g not in GROUP_LABELS
+        ]
+        return [ExplanationGroup.of(g, by_group[g]) for g in order]
+
+
+@dataclass(frozen=True)
+class ExplanationGroup:
+    group: str
+    label: str
+    hundredths: int
+    shown: str
+    lines: list[ExplanationLine]
+    silent: int  # lines at 0.00
+
+    @classmethod
+    def of(cls, group: str, lines: list[ExplanationLine]) -> ExplanationGroup:
+        total = sum(line.hundredths for line in lines)
+        return cls(
+            group=group,
+            label=GROUP_LABELS.get(group, "Other"),
+            hundredths=total,
+            shown=_signed(total),
+            lines=lines,
+            silent=sum(1 for line in lines if line.hundredths == 0),
+        )
+
+    @property
+    def points(self) -> float:
+        return self.hundredths / 100
 
 
 def _hundredths(value: float) -> int:
@@ -164,6 +228,8 @@ def explain(
                 points=float(item["points"]),
                 shown=_signed(hundredths),
                 is_rest=is_rest,
+                group=str(item.get("group") or group_of(name)),
+                hundredths=hundredths,
             )
         )
     stored = baseline + sum(line.points for line in lines)
@@ -261,8 +327,9 @@ def signature_of(provenance: Mapping[str, Any], here: str) -> Signature:
         hops = [hop for hop in path.get("hops") or [] if isinstance(hop, Mapping)]
         nodes = [str(hops[0].get("from", ""))] if hops else [origin]
         nodes += [str(hop.get("to", "")) for hop in hops]
-        if not hops:
-            nodes.append(str(path.get("from", "")))
+        sender = str(path.get("from", ""))
+        if not hops and sender != nodes[-1]:  # a direct delivery is origin -> here, no more
+            nodes.append(sender)
         if nodes[-1] != here:
             nodes.append(here)
         signature.paths.append(" → ".join(n.upper() for n in nodes if n))

@@ -1,5 +1,7 @@
 from django.urls import path, re_path
 
+from search import views as search_views
+
 from .views import audit, auth, cases, charts, editor, home, reports, static, trust
 
 app_name = "web"
@@ -15,12 +17,20 @@ urlpatterns = [
     path("cases/<int:case_id>/", cases.case_detail, name="case-detail"),
     path("cases/<int:case_id>/merge/", cases.case_merge, name="case-merge"),
     path("cases/<int:case_id>/split/", cases.case_split, name="case-split"),
+    path("cases/<int:case_id>/status/", cases.case_status, name="case-status"),
+    path("cases/<int:case_id>/dispose/", cases.case_dispose, name="case-dispose"),
+    path("cases/<int:case_id>/assign/", cases.case_assign, name="case-assign"),
+    path("cases/<int:case_id>/notes/", cases.case_note, name="case-note"),
     path(
         "cases/<int:case_id>/merge/candidates/",
         cases.merge_candidates,
         name="case-merge-candidates",
     ),
     path("reports/", reports.report_list, name="reports"),
+    path("reports.csv", reports.report_list_csv, name="reports-csv"),
+    path("search/", search_views.search_page, name="search"),
+    path("search.csv", search_views.search_csv, name="search-csv"),
+    path("entities/<int:entity_id>/", search_views.entity_page, name="entity"),
     path("reports/new/", editor.report_new, name="report-new"),
     path("reports/preview/", editor.release_preview_fragment, name="report-preview"),
     path("reports/chip-verdict/", editor.chip_verdict_fragment, name="chip-verdict"),

@@ -184,7 +184,13 @@ def test_the_triage_queue_and_a_case_from_the_keyboard(page: Any) -> None:
     expect(page.get_by_text("2 independent origin nodes")).to_be_visible()
     expect(page.locator('path[data-leg="US-SG"]')).to_be_visible()
     expect(page.locator('g[data-country="MY"]')).to_be_visible()
-    expect(page.locator("table.explanation tfoot")).to_contain_text("Score")
+    expect(page.locator("p.explanation-total")).to_contain_text("Score")
+    # the explanation is grouped and expandable: a closed group opens on a click
+    groups = page.locator("details.explanation-group")
+    expect(groups.first).to_be_visible()
+    closed = page.locator("details.explanation-group:not([open])").first
+    closed.locator("summary").click()
+    expect(closed.locator("table.explanation-lines")).to_be_visible()
     expect(page.locator("#banner-bottom")).to_contain_text("CONFIDENTIAL")
     shot(page, "15-case-view")
     page.go_back()

@@ -198,7 +198,7 @@ def test_a_case_exports_as_a_grouping_of_the_visible_reports(
         title="Invented case", category="chip_diversion", classification=3, report_count=2
     )
     for report in (a, b):
-        CaseMember.objects.create(case=case, report=report)
+        CaseMember.objects.create(case=case, report=report, classification=3)
     bundle = case_bundle(make_user(clearance="CONFIDENTIAL"), case.pk)
     assert bundle is not None
     grouping = next(o for o in bundle["objects"] if o["type"] == "grouping")

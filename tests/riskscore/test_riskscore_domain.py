@@ -40,7 +40,7 @@ def test_fallback_is_neutral_and_turns_features_missing() -> None:
     matrix = build_features([[report]], None, NOW)
     missing = dict(zip(matrix.feature_names, matrix.missing[0].tolist(), strict=True))
     assert missing["controlled_item"]
-    assert missing["destination_risk"]
+    assert missing["final_destination_risk"]
     assert missing["h100e_log"]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from riskscore.features import DEFAULT_CONFIG
 from riskscore.offline import OfflineInputError, score_jsonl
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -57,19 +58,36 @@ def test_cases_are_written_ranked_with_contributions(tmp_path: Path) -> None:
     summary = score_jsonl(
         tmp_path / "in.jsonl", tmp_path / "out" / "ranked.jsonl", tmp_path / "list.json", now=NOW
     )
-    assert (summary.reports, summary.cases, summary.config_version) == (4, 2, "2026-11-default")
+    assert (summary.reports, summary.cases, summary.config_version) == (4, 2, "2026-12-default")
     lines = [json.loads(x) for x in (tmp_path / "out" / "ranked.jsonl").read_text().splitlines()]
     assert [x["rank"] for x in lines] == [1, 2]
     assert lines[0]["report_ids"] == ["a"]
     assert lines[0]["relayed_by"] == {"a": ["gb"]}
     assert lines[0]["score"] >= lines[1]["score"]
-    assert lines[0]["top_contributions"][0]["feature"] == "screening_match"
+    assert lines[0]["contributions"][0]["feature"] in ("screening_match", "screening_exact")
     assert lines[1]["report_ids"] == ["b", "c"]
     assert lines[1]["links"][0]["reason"] == "serial"
     for line in lines:
-        for c in line["top_contributions"]:
-            assert set(c) == {"feature", "value", "imputed_value", "points", "missing"}
+        assert len(line["contributions"]) == len(DEFAULT_CONFIG.feature_names)  # every one
+        for c in line["contributions"]:
+            assert set(c) == {
+                "feature",
+                "group",
+                "value",
+                "imputed_value",
+                "points",
+                "missing",
+                "logit",
+            }
             assert (c["value"] is None) == c["missing"]
+        # the shown numbers add up exactly (integer thousandths), groups too
+        total = round(line["baseline"] * 1000) + sum(
+            round(c["points"] * 1000) for c in line["contributions"]
+        )
+        assert total == round(line["score"] * 1000)
+        assert sum(round(g["points"] * 1000) for g in line["groups"]) == total - round(
+            line["baseline"] * 1000
+        )
         assert "listed_officer_link" in line["missing_features"]
 
 

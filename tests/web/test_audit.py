@@ -5,10 +5,13 @@ auditor's page verifies the chain and shows where a tampered log breaks."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 
 from accounts.models import Role
@@ -35,19 +38,21 @@ def test_entries_chain_each_to_the_one_before(db: Any) -> None:
     assert first.prev_hash == GENESIS
     assert second.prev_hash == first.hash
     stored = AuditEntry.objects.get(pk=second.pk)
-    expected = hashlib.sha256(
-        canonical(
-            seq=2,
-            at=stored.at,
-            actor="bob",
-            actor_id=None,
-            action="report.view",
-            target="r-1",
-            details={"classification": "SECRET"},
-            prev_hash=first.hash,
-        )
-    ).hexdigest()
-    assert stored.hash == expected
+    content = canonical(
+        seq=2,
+        at=stored.at,
+        actor="bob",
+        actor_id=None,
+        action="report.view",
+        target="r-1",
+        details={"classification": "SECRET"},
+        prev_hash=first.hash,
+    )
+    # Keyed: an HMAC under the key kept in a file outside the database, then the link.
+    key = bytes.fromhex(Path(settings.AUDIT_MAC_KEY_FILE).read_text().strip())
+    mac = hmac.new(key, content, hashlib.sha256).hexdigest()
+    assert stored.mac == mac
+    assert stored.hash == hashlib.sha256(bytes.fromhex(first.hash) + bytes.fromhex(mac)).hexdigest()
     assert verify_chain().intact
 
 
@@ -89,7 +94,7 @@ def test_a_removed_entry_breaks_the_chain(db: Any) -> None:
     assert any("gap" in b.reason or "previous-hash" in b.reason for b in report.breaks)
 
 
-def test_a_rehashed_forgery_is_still_caught_by_the_next_link(db: Any) -> None:
+def test_a_rehashed_forgery_without_the_mac_key_is_caught_at_the_entry(db: Any) -> None:
     for n in range(3):
         record("alice", "report.view", f"r-{n}")
     entry = AuditEntry.objects.get(seq=2)
@@ -98,11 +103,12 @@ def test_a_rehashed_forgery_is_still_caught_by_the_next_link(db: Any) -> None:
 
     tamper(
         f"UPDATE {guard.TABLE} SET target = %s, hash = %s WHERE seq = 2",
-        ["forged", entry_hash(entry)],
+        ["forged", entry_hash(entry, key=b"a guess at the key, not the key" + b"x")],
     )
     report = verify_chain()
     assert report.first_break is not None
-    assert report.first_break.seq == 3
+    assert report.first_break.seq == 2
+    assert "content was changed" in report.first_break.reason
 
 
 def test_the_auditor_page_shows_an_intact_chain_then_the_break(client_as: Any) -> None:

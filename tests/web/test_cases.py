@@ -21,12 +21,14 @@ from cases.models import Case, CaseMember, CaseScore
 from cases.services import regroup_all
 from federation.models import Envelope, Receipt
 from reports.models import ReportVersion
-from web.case_charts import LOWERS, RAISES, contribution_bar, route_diagram
+from riskscore.features import DEFAULT_CONFIG
+from web.case_charts import GROUP_COLOURS, contribution_bar, route_diagram
 from web.triage import Cursor, apportion, explain
 
 from .conftest import html
 
 SECRET_TITLE = "Zulu secret shipment to Pyongyang"
+SECRET_CASE = "Zulu Tidal Logistics"  # case titles name the consignee, not a report
 
 
 def details(consignee: str, serial: str, route: list[str], **more: Any) -> dict[str, Any]:
@@ -45,7 +47,7 @@ def cases(make_report: Callable[..., ReportVersion]) -> dict[str, Any]:
     ours = make_report(
         title="Alpha H100 consignment via Singapore",
         details=details(
-            "Lumen Harbor Trading Pte Ltd",
+            "Alpha Lumen Harbor Trading Pte Ltd",
             "SER-A1",
             ["US", "SG", "MY", "CN"],
             red_flags=["freight_forwarder_consignee", "cash_payment"],
@@ -82,17 +84,17 @@ def cases(make_report: Callable[..., ReportVersion]) -> dict[str, Any]:
         classification="OFFICIAL",
         tlp="green",
         title="Bravo official reseller",
-        details=details("Kestrel Computing LLC", "SER-B1", ["US", "AE"]),
+        details=details("Bravo Kestrel Computing LLC", "SER-B1", ["US", "AE"]),
     )
     restricted = make_report(
         classification="RESTRICTED",
         title="Charlie restricted broker",
-        details=details("Meridian Systems Co.", "SER-C1", ["NL", "TH"]),
+        details=details("Charlie Meridian Systems Co.", "SER-C1", ["NL", "TH"]),
     )
     secret = make_report(
         classification="SECRET",
         title=SECRET_TITLE,
-        details=details("Tidal Logistics Sdn Bhd", "SER-Z1", ["KP", "RU"]),
+        details=details("Zulu Tidal Logistics Sdn Bhd", "SER-Z1", ["KP", "RU"]),
     )
     assert regroup_all() == 4
     case_of = {
@@ -125,13 +127,13 @@ def row_titles(page: str) -> list[str]:
 def test_the_queue_shows_only_cases_within_the_clearance(client_as: Any, cases: Any) -> None:
     page = html(client_as(Role.ANALYST, "CONFIDENTIAL").get("/cases/"))
     assert "3 cases." in page
-    assert SECRET_TITLE not in page
+    assert SECRET_CASE not in page
     assert f'data-case="{cases["secret"].pk}"' not in page
     assert "banner banner-confidential" in page
     assert "banner-secret" not in page
     high = html(client_as(Role.ANALYST, "SECRET").get("/cases/"))
     assert "4 cases." in high
-    assert SECRET_TITLE in high
+    assert SECRET_CASE in high
     assert high.count("banner banner-secret") == 2  # top and bottom
 
 
@@ -163,7 +165,7 @@ def test_htmx_fragments_of_the_queue_are_scoped(client_as: Any, cases: Any) -> N
     assert "<html" not in fragment
     assert 'hx-swap-oob="true"' in fragment
     assert "Alpha" in fragment
-    assert SECRET_TITLE not in fragment
+    assert SECRET_CASE not in fragment
     assert "banner-confidential" in fragment
     searched = html(client.get("/cases/", {"q": "Zulu"}, headers={"HX-Request": "true"}))
     assert "0 cases match these filters." in searched
@@ -184,8 +186,8 @@ def test_filters_narrow_the_queue(client_as: Any, cases: Any) -> None:
     alpha = cases["alpha"].title  # the title of its newest report
     assert titles(country="my") == [alpha]
     assert titles(origin="uk") == [alpha]
-    assert titles(classification="OFFICIAL") == ["Bravo official reseller"]
-    assert titles(q="charlie") == ["Charlie restricted broker"]
+    assert titles(classification="OFFICIAL") == [cases["bravo"].title]
+    assert titles(q="charlie") == [cases["charlie"].title]
     assert titles(category="military_ai") == []
     top = CaseScore.objects.order_by("-score").first()
     assert top is not None
@@ -353,26 +355,31 @@ def test_the_case_view_shows_reports_provenance_route_and_corroboration(
 
 def test_the_explanation_adds_up_to_the_score(client_as: Any, cases: Any) -> None:
     page = html(client_as(Role.ANALYST, "SECRET").get(f"/cases/{cases['alpha'].pk}/"))
-    table = page[page.index('<table class="explanation"') :]
-    table = table[: table.index("</table>")]
-    score = float(first(r'data-score="([^"]+)"', table))
-    baseline = float(first(r'data-baseline="([^"]+)"', table))
-    points = [float(p) for p in re.findall(r'data-points="([^"]+)"', table)]
-    assert points, "every contribution line is shown"
+    block = page[page.index('<div class="explanation"') :]
+    block = block[: block.index('<p class="explanation-total">') + 300]
+    score = float(first(r'data-score="([^"]+)"', block))
+    baseline = float(first(r'data-baseline="([^"]+)"', block))
+    points = [float(p) for p in re.findall(r'data-points="([^"]+)"', block)]
     assert baseline + sum(points) == pytest.approx(score, abs=0.01)
     stored = CaseScore.objects.get(case=cases["alpha"])
-    assert len(points) == len(stored.contributions)
-    # the rounded figures on screen add up exactly too
-    shown = re.findall(r'class="num points-(?:up|down)">([+−][0-9.]+)</td>', table)
-    as_numbers = [float(s.replace("−", "-")) for s in shown]
-    base_shown = float(first(r'<tr class="baseline">.*?<td class="num">([0-9.]+)</td></tr>', table))
-    total_shown = float(first(r"<strong>([0-9.]+)</strong>", table))
-    assert round(base_shown + sum(as_numbers), 2) == pytest.approx(total_shown)
-    # human labels from FEATURES, values or "missing", and the "other" line as stored
-    assert "Controlled accelerator (ECCN 3A090)" in table
-    assert "Red flag: Cash payment" in table or "Red flag: Freight forwarder" in table
-    assert re.search(r"Other \(\d+ features\)", table)
-    assert "<em>missing</em>" in table or re.search(r'<td class="num">[0-9.]+</td>', table)
+    # every feature of the configuration is listed: no "other" lump
+    assert len(points) == len(stored.contributions) == len(DEFAULT_CONFIG.feature_names)
+    assert "Other (" not in block
+    # the rounded figures on screen add up exactly, per line and per group
+    shown = re.findall(r'<td class="num points-(?:up|down)">([+−][0-9.]+)</td>', block)
+    as_hundredths = [round(float(s.replace("−", "-")) * 100) for s in shown]
+    groups = re.findall(r'data-group-points="[^"]+">([+−][0-9.]+)</span>', block)
+    group_hundredths = [round(float(s.replace("−", "-")) * 100) for s in groups]
+    base_shown = round(float(first(r"data-shown-baseline>([0-9.]+)<", block)) * 100)
+    total_shown = round(float(first(r"data-shown-score>([0-9.]+)<", block)) * 100)
+    assert base_shown + sum(as_hundredths) == total_shown
+    assert sum(group_hundredths) == sum(as_hundredths)
+    assert len(groups) >= 5
+    assert "Controlled accelerator (ECCN 3A090)" in block
+    assert "Red flag: Cash payment" in block or "Red flag: Freight forwarder" in block
+    assert "Destination and route" in block
+    assert "Screening lists" in block
+    assert "<em>missing</em>" in block or re.search(r'<td class="num">[0-9.]+</td>', block)
 
 
 def test_viewing_a_classified_case_is_audited(client_as: Any, cases: Any) -> None:
@@ -403,14 +410,14 @@ def test_readers_without_the_analyst_role_see_no_merge_or_split(client_as: Any, 
 def two_confidential(make_report: Callable[..., ReportVersion], cases: Any) -> dict[str, Any]:
     extra = make_report(
         title="Delta confidential broker",
-        details=details("Vantage Electronics Ltd", "SER-D1", ["US", "HK"]),
+        details=details("Delta Vantage Electronics Ltd", "SER-D1", ["US", "HK"]),
     )
     regroup_all()
     return {
         "alpha": Case.objects.get(members__report_id=cases["ours"].report_id),
         "delta": Case.objects.get(members__report_id=extra.report_id),
-        "secret": Case.objects.get(title=SECRET_TITLE),
-        "bravo": Case.objects.get(title="Bravo official reseller"),
+        "secret": Case.objects.get(pk=cases["secret"].pk),
+        "bravo": Case.objects.get(pk=cases["bravo"].pk),
         "extra": extra,
     }
 
@@ -466,10 +473,10 @@ def test_merge_search_offers_only_visible_cases_at_the_same_level(
     assert "<html" not in found
     assert f'value="{delta.pk}"' in found
     assert f'value="{alpha.pk}"' not in found  # not itself
-    assert SECRET_TITLE not in found  # another level
+    assert SECRET_CASE not in found  # another level
     assert "Bravo" not in found
     by_number = html(client.get(url, {"q": f"#{delta.pk}"}))
-    assert "Delta confidential broker" in by_number
+    assert "Delta Vantage Electronics" in by_number
     ticked = client.post(f"/cases/{alpha.pk}/merge/", {"case_numbers": "", "cases": [delta.pk]})
     assert ticked.status_code == 302
     assert not Case.objects.filter(pk=delta.pk).exists()
@@ -580,7 +587,7 @@ def test_explanation_lines_have_labels_values_and_add_up() -> None:
     assert round(float(explanation.shown_baseline) + total, 2) == float(explanation.shown_score)
 
 
-def test_the_bar_draws_raising_and_lowering_points_in_two_colours() -> None:
+def test_the_bar_colours_and_names_each_feature_group() -> None:
     contributions = [
         {"feature": "controlled_item", "points": 30.0, "value": 1.0, "missing": False},
         {"feature": "source_quality", "points": -5.0, "value": 0.2, "missing": False},
@@ -588,12 +595,13 @@ def test_the_bar_draws_raising_and_lowering_points_in_two_colours() -> None:
     explanation = explain(25.67, 0.67, contributions, "v1")
     bar = contribution_bar(25.67, 0.67, explanation.lines)
     fills = [segment.fill for segment in bar.segments]
-    assert fills == [RAISES, LOWERS]
+    assert fills == [GROUP_COLOURS["item"], GROUP_COLOURS["source"]]
     up, down = bar.segments
     assert down.x + down.width == pytest.approx(up.x + up.width, abs=0.01)  # ends meet
     assert bar.score_x == pytest.approx(down.x, abs=0.01)
-    assert "+30.00 Controlled accelerator" in bar.text
-    assert "−5.00 Source quality" in bar.text
+    assert "+30.00 Items and magnitude" in bar.text
+    assert "−5.00 Sources and corroboration" in bar.text
+    assert bar.caption == "Items and magnitude +30.00 · Sources and corroboration −5.00"
 
 
 def test_route_legs_are_weighted_by_the_reports_naming_them() -> None:

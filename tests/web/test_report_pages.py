@@ -58,7 +58,7 @@ def test_the_banner_is_the_highest_level_on_the_page(client_as: Any, mixed: Any)
 
 def test_htmx_fragments_are_scoped_too(client_as: Any, mixed: Any) -> None:
     client = client_as(Role.ANALYST, "CONFIDENTIAL")
-    response = client.get("/reports/", {"q": "e"}, headers={"HX-Request": "true"})
+    response = client.get("/reports/", {"q": "declared"}, headers={"HX-Request": "true"})
     text = html(response)
     assert "<html" not in text  # a fragment
     assert "Bravo confidential" in text

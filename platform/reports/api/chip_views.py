@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -46,7 +47,7 @@ class ClassifySerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class ChipClassifyView(APIView):
-    @extend_schema(request=ClassifySerializer, responses=serializers.DictField())
+    @extend_schema(request=ClassifySerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, version: str) -> Response:
         serializer = ClassifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

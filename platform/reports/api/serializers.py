@@ -9,6 +9,7 @@ from rest_framework import serializers
 from core.markings import Classification
 from reports.models import Category, EntityKind, EntityRole, Reliability, ReportVersion, Status
 from reports.services import EntityInput, ReportContent
+from reports.validators import validate_event_date
 
 MAX_SUMMARY = 20_000
 
@@ -36,8 +37,12 @@ class ReportWriteSerializer(serializers.Serializer[dict[str, Any]]):
     markings = MarkingsSerializer()
     source_reliability = serializers.ChoiceField(choices=Reliability.choices)
     info_credibility = serializers.IntegerField(min_value=1, max_value=6)
-    event_start = serializers.DateField(required=False, allow_null=True)
-    event_end = serializers.DateField(required=False, allow_null=True)
+    event_start = serializers.DateField(
+        required=False, allow_null=True, validators=[validate_event_date]
+    )
+    event_end = serializers.DateField(
+        required=False, allow_null=True, validators=[validate_event_date]
+    )
     details = serializers.DictField()
     entities = serializers.ListField(
         child=EntityInputSerializer(), required=False, default=list, max_length=200

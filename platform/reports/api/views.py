@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import clearance_of
+from core.api.strict import StrictQuerySerializer
 from core.markings import Classification
 from reports import selectors, services
 from reports.models import Category, Report, Status
@@ -28,9 +29,10 @@ from .serializers import (
     ReportWriteSerializer,
     WithdrawSerializer,
 )
+from .validation import check_report_request
 
 
-class ReportFilterSerializer(serializers.Serializer[dict[str, Any]]):
+class ReportFilterSerializer(StrictQuerySerializer):
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     origin = serializers.RegexField(r"^[a-z]{2,8}$", required=False)
@@ -97,7 +99,7 @@ class ReportListView(APIView):
     @extend_schema(request=ReportWriteSerializer, responses={201: ReportVersionSerializer})
     def post(self, request: Request, version: str) -> Response:
         serializer = ReportWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        check_report_request(serializer)
         created = _run(
             lambda: services.create_report(
                 author=_user(request),
@@ -122,7 +124,7 @@ class ReportDetailView(APIView):
     def put(self, request: Request, version: str, report_id: str) -> Response:
         report = _visible_or_404(request, report_id)
         serializer = ReportReviseSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        check_report_request(serializer)
         try:
             revised = _run(
                 lambda: services.revise_report(

@@ -81,3 +81,34 @@ def fingerprint(value: str) -> str:
     """64 hex in groups of four, as read aloud at a key ceremony."""
     text = str(value or "")
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+@register.filter
+def human(value: Any) -> str:
+    """A stored code as people read it ("freight_forwarder" -> "Freight forwarder")."""
+    from ..labels import human as label
+
+    return label(value)
+
+
+@register.filter
+def country_name(value: Any) -> str:
+    from ..countries import country_name as name
+
+    return name(str(value or ""))
+
+
+@register.simple_tag
+def entity_name(name: str, ids: dict[str, int] | None, entity_id: int | None = None) -> str:
+    """A party's name linked to its entity page (every entity on every page is a pivot)."""
+    from django.urls import reverse
+    from django.utils.html import format_html
+
+    from reports.services import normalise_name
+
+    found = entity_id or (ids or {}).get(normalise_name(str(name or ""))[:300])
+    if not found:
+        return format_html("{}", name)
+    return format_html(
+        '<a href="{}" data-entity-link>{}</a>', reverse("web:entity", args=[found]), name
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,13 +17,13 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.selectors import clearance_of
 from audit.services import record
 from cases import selectors
-from cases.models import Case, CaseOverride, CaseScore
+from cases import services as case_services
+from cases.models import CLOSED_STATUSES, Case, CaseOverride, CaseScore, CaseStatus
 from core.markings import Classification, Marking
 from core.selectors import this_node
-from federation.selectors import provenance_of
+from federation.selectors import provenances_of
 from reports.models import Category, Report, ReportVersion
 
-from .. import services as web_services
 from ..access import AUTHORS, READERS, current_user, has_role, role_required
 from ..case_charts import (
     ContributionBar,
@@ -30,7 +32,15 @@ from ..case_charts import (
     route_diagram,
     timeline,
 )
-from ..forms import CaseFilterForm, MergeForm, SplitForm
+from ..forms import (
+    CaseAssignForm,
+    CaseDispositionForm,
+    CaseFilterForm,
+    CaseNoteForm,
+    CaseStatusForm,
+    MergeForm,
+    SplitForm,
+)
 from ..marking import page_banner
 from ..triage import Cursor, Signature, explain, origin_label, signature_of
 
@@ -43,7 +53,37 @@ LINK_REASONS = {
     "customer": "Same customer",
     "organisation": "Same organisation",
     "entity_name": "Similar entity name",
+    "suspected_end_user": "Same suspected end user",
+    "declared_end_user": "Same declared end user",
+    "intermediary": "Same intermediary",
+    "address": "Same address",
+    "country": "Same country",
+    "items": "Same items",
+    "quantity": "Similar quantity",
+    "route": "Same route",
+    "event_date": "Close event dates",
+    "analyst": "Merged by an analyst",
+    "evidence": "Combined evidence",
 }
+EVIDENCE_FIELDS = {
+    "serial": "chip serials",
+    "shipment_ref": "shipment reference",
+    "name": "name",
+    "suspected_end_user": "suspected end user",
+    "declared_end_user": "declared end user",
+    "intermediary": "intermediaries",
+    "address": "address",
+    "country": "country",
+    "items": "items",
+    "quantity": "quantity",
+    "route": "route",
+    "event_date": "event dates",
+    "analyst": "analyst",
+}
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _clearance(request: HttpRequest) -> Classification:
@@ -67,6 +107,7 @@ class QueueRow:
     category: str
     bar: ContributionBar
     cursor: str
+    news: str  # "new" (never opened), "changed" (since last opened) or ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +158,7 @@ def _queue_page(
         found = found[:PAGE_SIZE]
         has_previous = after is not None
         first_rank = after.rank + 1 if after else 1
+    seen = selectors.seen_times(user, [scored.case_id for scored in found])
     rows = []
     for offset, scored in enumerate(found):
         rank = first_rank + offset
@@ -131,22 +173,34 @@ def _queue_page(
                 category=_category_label(scored.case.category),
                 bar=contribution_bar(scored.score, scored.baseline, explanation.lines),
                 cursor=Cursor(scored.score, scored.case_id, rank).encode(),
+                news=_news(scored.case, seen.get(scored.case_id)),
             )
         )
     return QueuePage(rows, has_previous, has_next)
+
+
+def _news(case: Case, seen: datetime | None) -> str:
+    if seen is None:
+        return "new"
+    return "changed" if case.changed_at > seen else ""
 
 
 @role_required(*READERS)
 def case_queue(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None, clearance=_clearance(request))
     chosen = form.cleaned()
-    filters = selectors.CaseFilters(
+    filters = selectors.filters_for(
+        request.user,
         category=chosen.get("category"),
         country=chosen.get("country"),
         origin=chosen.get("origin"),
         min_score=chosen.get("min_score"),
+        status=chosen.get("status"),
+        assignee=chosen.get("assignee"),
     )
-    extra = {key: chosen.get(key) for key in ("classification", "search", "event_from", "event_to")}
+    extra: dict[str, Any] = {
+        key: chosen.get(key) for key in ("classification", "search", "event_from", "event_to")
+    }
     if chosen.get("search"):  # a rare title: one scan for its cases, not one per level
         extra["among"] = selectors.cases_titled(request.user, chosen["search"])
     page = _queue_page(request, filters, extra)
@@ -181,13 +235,7 @@ class CaseReport:
 
 
 def _visible_case(request: HttpRequest, case_id: int) -> Case:
-    case = (
-        selectors.visible_cases(request.user)
-        .filter(pk=case_id)
-        .select_related("scored")
-        .defer("features")
-        .first()
-    )
+    case = selectors.case_with_workflow(request.user, case_id)
     if case is None:
         raise Http404("no case with that number")
     return case
@@ -203,6 +251,7 @@ def _case_reports(request: HttpRequest, case: Case) -> list[CaseReport]:
     reports = list(selectors.case_reports(request.user, case))
     if not reports:  # nothing in it the user may see: as if it did not exist
         raise Http404("no case with that number")
+    provenance = provenances_of(reports)  # three queries for every report and release
     routes = dict(
         ReportVersion.objects.filter(
             report__in=[r.pk for r in reports], version=F("report__current_version")
@@ -211,7 +260,7 @@ def _case_reports(request: HttpRequest, case: Case) -> list[CaseReport]:
     here = this_node().code
     rows = []
     for report in reports:
-        signature = signature_of(provenance_of(report), here)
+        signature = signature_of(provenance[str(report.pk)], here)
         route = routes.get(report.pk)
         own = report.origin == here
         rows.append(
@@ -242,6 +291,11 @@ def _links(case: Case, titles: dict[str, str]) -> list[dict[str, Any]]:
             {
                 "reason": LINK_REASONS.get(str(link.get("reason")), str(link.get("reason"))),
                 "detail": link.get("detail", ""),
+                "evidence": [
+                    {**e, "field": EVIDENCE_FIELDS.get(str(e.get("field")), str(e.get("field")))}
+                    for e in link.get("evidence") or []
+                    if isinstance(e, dict)
+                ],
                 "score": link.get("score"),
                 "a": a,
                 "b": b,
@@ -250,6 +304,23 @@ def _links(case: Case, titles: dict[str, str]) -> list[dict[str, Any]]:
             }
         )
     return links
+
+
+def _workflow_forms(request: HttpRequest, case: Case) -> dict[str, Any]:
+    people = [
+        (str(user.pk), user.get_username())
+        for user in selectors.analysts_for(request.user, case.classification)
+    ]
+    return {
+        "status_form": CaseStatusForm(initial={"status": case.status}),
+        "disposition_form": CaseDispositionForm(
+            initial={"outcome": case.status, "reason": case.disposition_reason}
+        ),
+        "assign_form": CaseAssignForm(
+            initial={"assignee": str(case.assignee_id or "")}, people=people
+        ),
+        "note_form": CaseNoteForm(),
+    }
 
 
 def _case_context(
@@ -287,7 +358,13 @@ def _case_context(
     ]
     relayed = [row for row in rows if row.signature.relayed]
     may_write = has_role(request, *AUTHORS)
+    workflow = _workflow_forms(request, case) if may_write else {}
     return {
+        **workflow,
+        "notes": selectors.case_notes(request.user, case),
+        "merged_from": sorted(case.redirects.values_list("old_id", flat=True)),
+        "status_label": CaseStatus(case.status).label,
+        "closed": case.status in CLOSED_STATUSES,
         "case": case,
         "scored": scored,
         "explanation": explanation,
@@ -312,8 +389,16 @@ def _case_context(
 
 @role_required(*READERS)
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = _visible_case(request, case_id)
+    case = selectors.case_with_workflow(request.user, case_id)
+    if case is None:
+        moved = selectors.redirected_case(request.user, case_id)
+        if moved is None:
+            raise Http404("no case with that number")
+        messages.info(request, f"Case #{case_id} was merged into this case #{moved}.")
+        return redirect("web:case-detail", case_id=moved, permanent=True)
     context = _case_context(request, case)
+    context["news"] = _news(case, selectors.seen_times(request.user, [case.pk]).get(case.pk))
+    case_services.mark_case_seen(request.user, case)
     if case.classification > Classification.OFFICIAL:
         record(
             current_user(request),
@@ -364,12 +449,12 @@ def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
             form.add_error("case_numbers", f"No case {listed} that you may see")
         else:
             try:
-                kept = web_services.merge_cases(
-                    user=current_user(request), into=case, others=numbers
-                )
+                kept = case_services.merge_cases(current_user(request), [case.pk, *numbers])
             except ValidationError as exc:
-                for problem in exc.message_dict.get("case_numbers", []):
-                    form.add_error("case_numbers", problem)
+                for problem in exc.message_dict.get("cases", []):
+                    form.add_error("case_numbers", _sentence(problem))
+            except PermissionDenied as exc:
+                form.add_error("case_numbers", _sentence(str(exc).partition(": ")[2] or str(exc)))
             else:
                 merged = ", ".join(f"#{n}" for n in numbers)
                 messages.success(
@@ -390,12 +475,12 @@ def case_split(request: HttpRequest, case_id: int) -> HttpResponse:
     if form.is_valid():
         moving = sorted(form.cleaned_data["reports"])
         try:
-            staying, moved = web_services.split_case(
-                user=current_user(request), case=case, report_ids=moving
-            )
+            staying, moved = case_services.split_case(current_user(request), case.pk, moving)
         except ValidationError as exc:
             for problem in exc.message_dict.get("reports", []):
                 form.add_error("reports", problem)
+        except PermissionDenied as exc:
+            form.add_error("reports", _sentence(str(exc).partition(": ")[2] or str(exc)))
         else:
             noun = "report was" if len(moving) == 1 else "reports were"
             messages.success(
@@ -406,3 +491,103 @@ def case_split(request: HttpRequest, case_id: int) -> HttpResponse:
             return redirect("web:case-detail", case_id=staying.pk)
     context = _case_context(request, case, split_form=form)
     return render(request, "web/cases/detail.html", context, status=400)
+
+
+# --------------------------------------------------------------------------------------------
+# Case workflow: status, disposition, assignee, notes (each one service call)
+# --------------------------------------------------------------------------------------------
+
+
+def _workflow_post(
+    request: HttpRequest,
+    case_id: int,
+    form: Any,
+    action: Callable[[dict[str, Any]], Any],
+    done: str,
+) -> HttpResponse:
+    """Validate the form, call the service, and come back to the case with what happened
+    (or the service's reason for refusing, next to the field it names)."""
+    case = _visible_case(request, case_id)
+    if form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                target = field if field in form.fields else None
+                for problem in problems:
+                    form.add_error(target, _sentence(problem))
+        except PermissionDenied as exc:
+            form.add_error(None, _sentence(str(exc)))
+        else:
+            messages.success(request, done)
+            return redirect("web:case-detail", case_id=case.pk)
+    context = _case_context(request, case)
+    context[_form_names[type(form)]] = form
+    return render(request, "web/cases/detail.html", context, status=400)
+
+
+_form_names: dict[type, str] = {
+    CaseStatusForm: "status_form",
+    CaseDispositionForm: "disposition_form",
+    CaseAssignForm: "assign_form",
+    CaseNoteForm: "note_form",
+}
+
+
+@require_POST
+@role_required(*AUTHORS)
+def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = current_user(request)
+    return _workflow_post(
+        request,
+        case_id,
+        CaseStatusForm(request.POST),
+        lambda data: case_services.set_case_status(user, case_id, data["status"]),
+        "Status changed.",
+    )
+
+
+@require_POST
+@role_required(*AUTHORS)
+def case_dispose(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = current_user(request)
+    return _workflow_post(
+        request,
+        case_id,
+        CaseDispositionForm(request.POST),
+        lambda data: case_services.dispose_case(user, case_id, data["outcome"], data["reason"]),
+        "Case closed with its disposition.",
+    )
+
+
+@require_POST
+@role_required(*AUTHORS)
+def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = current_user(request)
+    case = _visible_case(request, case_id)
+    people = [
+        (str(person.pk), person.get_username())
+        for person in selectors.analysts_for(request.user, case.classification)
+    ]
+    return _workflow_post(
+        request,
+        case_id,
+        CaseAssignForm(request.POST, people=people),
+        lambda data: case_services.assign_case(
+            user, case_id, int(data["assignee"]) if data.get("assignee") else None
+        ),
+        "Assignee changed.",
+    )
+
+
+@require_POST
+@role_required(*AUTHORS)
+def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = current_user(request)
+    return _workflow_post(
+        request,
+        case_id,
+        CaseNoteForm(request.POST),
+        lambda data: case_services.add_case_note(user, case_id, data["text"]),
+        "Note added.",
+    )

@@ -4,6 +4,7 @@ preview of which partners would receive the report under the current trust polic
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -16,12 +17,13 @@ from accounts.selectors import clearance_of, may_publish
 from core.markings import Classification, MarkingError
 from core.selectors import this_node
 from exportcontrol.catalogue import all_chips, lookup
-from exportcontrol.classify import classify
+from exportcontrol.classify import classify, classify_specs
 from reports import selectors, services
 from reports.models import Category, Report, Status
 
 from .. import editor
 from ..access import AUTHORS, current_user, role_required
+from ..countries import country_choices
 from ..marking import banner_for
 from ..selectors import release_preview
 
@@ -53,6 +55,7 @@ def _editor_context(
         "report": report,
         "base_version": base_version,
         "chip_names": [chip.name for chip in all_chips()],
+        "countries": country_choices(),
         "may_publish": may_publish(request.user),
         "published": report is not None and report.status == Status.PUBLISHED,
         "banner": banner_for(level) if level and level <= _clearance(request) else None,
@@ -73,18 +76,51 @@ def _verdicts(placed: editor.Layout) -> dict[str, Any]:
     return found
 
 
-def chip_verdict(model: str, quantity: str) -> dict[str, Any] | None:
+SPEC_BITS = (4, 8, 16, 32)
+
+
+def _specs_verdict(model: str, specs: Mapping[str, str]) -> dict[str, Any]:
+    """A chip the catalogue lacks, classified from the specs the analyst entered in the form."""
+    rates: dict[int, float] = {}
+    error = ""
+    try:
+        for bits in SPEC_BITS:
+            text = specs.get(f"tops{bits}", "").replace(",", "").strip()
+            if text:
+                rates[bits] = float(text)
+        die_text = specs.get("die", "").replace(",", "").strip()
+        die = float(die_text) if die_text else None
+        if rates:
+            return {
+                "model": model,
+                "known": True,
+                "from_specs": True,
+                "verdict": classify_specs(rates, die, specs.get("dc", "on") == "on"),
+            }
+    except ValueError as exc:
+        error = str(exc) if rates else "Enter the figures as numbers, e.g. 989 or 1,979"
+    return {"model": model, "known": False, "error": error, "specs": specs}
+
+
+def chip_verdict(
+    model: str, quantity: str, specs: Mapping[str, str] | None = None
+) -> dict[str, Any] | None:
     if not model.strip():
         return None
     chip = lookup(model)
     if chip is None:
-        return {"model": model, "known": False}
-    verdict = classify(chip)
+        found = _specs_verdict(model, specs or {})
+        if not found["known"]:
+            return found
+        verdict = found["verdict"]
+    else:
+        verdict = classify(chip)
     count = int(quantity) if quantity.strip().isdigit() else None
     return {
         "model": model,
         "known": True,
         "chip": chip,
+        "from_specs": chip is None,
         "verdict": verdict,
         "quantity": count,
         "total_tpp": verdict.tpp * count if count else None,
@@ -216,8 +252,15 @@ def chip_verdict_fragment(request: HttpRequest) -> HttpResponse:
     prefix = request.GET.get("row", "")
     if not prefix.startswith("details.") or len(prefix) > 60:
         raise Http404("unknown row")
+    specs = {
+        key.removeprefix(f"{prefix}.spec_"): str(value)
+        for key, value in request.GET.items()
+        if key.startswith(f"{prefix}.spec_")
+    }
     verdict = chip_verdict(
-        request.GET.get(f"{prefix}.model", ""), request.GET.get(f"{prefix}.quantity", "")
+        request.GET.get(f"{prefix}.model", ""),
+        request.GET.get(f"{prefix}.quantity", "").replace(",", ""),
+        specs,
     )
     return render(request, "web/reports/_chip_verdict.html", {"v": verdict, "row": prefix})
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -23,10 +24,14 @@ from exportcontrol.classify import Verdict, classify
 from federation.selectors import provenance_of
 from reports import selectors, services
 from reports.models import Category, Report, ReportVersion, Status
+from search import selectors as search_selectors
+from search.views import REPORT_CSV_HEADER, report_csv_row
 
 from ..access import AUTHORS, READERS, current_user, has_role, role_required
-from ..editor import PARTY_LABELS, RED_FLAG_LABELS, node_name
+from ..editor import PARTY_LABELS, node_name
+from ..exports import EXPORT_LIMIT, csv_response
 from ..forms import ReportFilterForm, WithdrawForm
+from ..labels import RED_FLAG_LABELS
 from ..marking import banner_for, page_banner
 
 PAGE_SIZE = 25
@@ -36,11 +41,19 @@ def _clearance(request: HttpRequest) -> Classification:
     return clearance_of(request.user) or Classification.OFFICIAL
 
 
+def _listed_reports(request: HttpRequest, form: ReportFilterForm) -> QuerySet[Report]:
+    """The list's reports: newest first, or best first when words are searched (full text over
+    names, serials, references and notes, not titles only)."""
+    filters = form.to_filters() if request.GET else selectors.ReportFilters()
+    if not filters.search:
+        return selectors.list_reports(request.user, filters)
+    return search_selectors.matching_reports(request.user, filters.search, filters)
+
+
 @role_required(*READERS)
 def report_list(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(request.GET or None, clearance=_clearance(request))
-    filters = form.to_filters() if request.GET else selectors.ReportFilters()
-    reports = selectors.list_reports(request.user, filters)
+    reports = _listed_reports(request, form)
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
     rows: list[Report] = list(page.object_list)
     context = {
@@ -54,6 +67,19 @@ def report_list(request: HttpRequest) -> HttpResponse:
     if getattr(request, "htmx", False):
         return render(request, "web/reports/_results.html", context)
     return render(request, "web/reports/list.html", context)
+
+
+@role_required(*READERS)
+def report_list_csv(request: HttpRequest) -> HttpResponse:
+    """The report list with its filters as CSV (at most EXPORT_LIMIT rows)."""
+    form = ReportFilterForm(request.GET or None, clearance=_clearance(request))
+    rows = list(_listed_reports(request, form)[:EXPORT_LIMIT])
+    return csv_response(
+        "reports",
+        REPORT_CSV_HEADER,
+        (report_csv_row(r) for r in rows),
+        (r.classification for r in rows),
+    )
 
 
 @dataclass(frozen=True)
@@ -115,6 +141,11 @@ def _marking(version: ReportVersion) -> Marking:
     )
 
 
+def _entity_ids(links: list[Any]) -> dict[str, int]:
+    """Entity page ids by normalised name, so the parties in the details link to their pages."""
+    return {link.entity.normalized_name: link.entity_id for link in links}
+
+
 def _visible_report(request: HttpRequest, report_id: uuid.UUID) -> Report:
     report = selectors.get_report(request.user, report_id)
     if report is None:
@@ -131,6 +162,7 @@ def _detail_context(
     if shown is None:
         raise Http404("no such version")
     own = report.origin == this_node().code
+    entities = list(shown.links.select_related("entity").order_by("role", "entity__name"))
     return {
         "report": report,
         "version": shown,
@@ -139,7 +171,11 @@ def _detail_context(
         "marking": _marking(shown),
         "banner": banner_for(shown.classification, _marking(shown).banner()),
         "details": _details_view(shown),
-        "entities": list(shown.links.select_related("entity").order_by("role", "entity__name")),
+        "entities": entities,
+        "entity_ids": _entity_ids(entities),
+        "related": search_selectors.related_reports(request.user, report)
+        if shown.version == report.current_version
+        else [],
         "provenance": provenance_of(report),
         "case": case_of_report(request.user, report),
         "origin_name": node_name(report.origin),

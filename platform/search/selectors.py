@@ -1,0 +1,331 @@
+"""Search and pivot reads, scoped exactly like every other read: reports through
+`reports.selectors.visible_reports`, cases through `cases.selectors`, and an entity is shown only
+through the current versions of reports the reader may see (an entity named only in a report
+above the reader's clearance is "not found", never suggested, never counted).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+
+from cases.models import Case as InvestigationCase
+from cases.selectors import search_visible_cases, visible_cases
+from reports.models import Entity, EntityRole, Report, ReportEntity
+from reports.selectors import ReportFilters, list_reports, visible_reports
+from reports.services import normalise_name
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+MAX_QUERY = 200
+COUNT_CAP = 1_000
+FUZZY_MIN_LENGTH = 4
+FUZZY_ALTERNATIVES = 3
+FUZZY_THRESHOLD = 0.45
+ENTITY_WITHIN = 100  # entities are looked for in the best this many reports
+ENTITY_ALIKE = 0.5  # pg_trgm word similarity of the typed text to an entity's name
+_WORD = re.compile(r"[^\s\"'()<>!&|:*]+")
+
+
+@dataclass
+class SearchResults:
+    text: str
+    reports: list[Report]
+    count: int  # capped at COUNT_CAP + 1 ("more than 1,000")
+    entities: list[Entity] = field(default_factory=list)
+    cases: list[InvestigationCase] = field(default_factory=list)
+
+    @property
+    def count_capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+
+def _similar_terms(word: str) -> list[str]:
+    """Words of the lexicon spelt like `word` (pg_trgm), when `word` itself is not one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM search_searchterm WHERE term = %s", [word])
+        if cursor.fetchone():
+            return []
+        cursor.execute(
+            "SELECT term FROM search_searchterm WHERE term %% %s::text "
+            "AND similarity(term, %s::text) >= %s "
+            "ORDER BY similarity(term, %s::text) DESC, term LIMIT %s",
+            [word, word, FUZZY_THRESHOLD, word, FUZZY_ALTERNATIVES],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def build_query(text: str) -> SearchQuery | None:
+    """Every word must match (itself or, when misspelt, a word spelt like it)."""
+    query: SearchQuery | None = None
+    for word in _WORD.findall(text.lower())[:12]:
+        term = SearchQuery(word, config="simple", search_type="plain")
+        if len(word) >= FUZZY_MIN_LENGTH and not word.isdigit():
+            for similar in _similar_terms(word):
+                term = term | SearchQuery(similar, config="simple", search_type="plain")
+        query = term if query is None else query & term
+    return query
+
+
+def matching_reports(user: AnyUser, text: str, filters: ReportFilters) -> QuerySet[Report]:
+    """Visible reports matching `text` and the filters (the report list's, whose own title
+    search is not used), best first: rank, then newest."""
+    text = text.strip()[:MAX_QUERY]
+    query = build_query(text)
+    if query is None:
+        return Report.objects.none()
+    identifier = text.upper()
+    exact = Q(search_document__identifiers__contains=[identifier])
+    return (
+        list_reports(user, replace(filters, search=None))
+        .filter(Q(search_document__document=query) | exact)
+        .annotate(
+            rank=SearchRank(F("search_document__document"), query, cover_density=True)
+            + Case(When(exact, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+        )
+        .order_by("-rank", "-updated_at", "pk")
+    )
+
+
+def search(
+    user: AnyUser, text: str, filters: ReportFilters, *, offset: int = 0, limit: int = 25
+) -> SearchResults:
+    """One page of matching reports, and on the first page the entities and cases named alike.
+
+    The ranked ids are read once: the page, the count of a short answer and the entities all
+    come from them (the entities from the best ENTITY_WITHIN reports)."""
+    matched = matching_reports(user, text, filters)
+    wanted = max(offset + limit, ENTITY_WITHIN)
+    ranked = list(matched.values_list("pk", "rank")[:wanted])  # type: ignore[misc]  # annotated
+    ids = [pk for pk, _ in ranked]
+    by_id = Report.objects.in_bulk(ids[offset : offset + limit])
+    reports = []
+    for pk, rank in ranked[offset : offset + limit]:
+        if pk in by_id:
+            setattr(by_id[pk], "rank", rank)  # noqa: B010  # an annotation the model lacks
+            reports.append(by_id[pk])
+    count = len(ids) if len(ids) < wanted else matched.order_by()[: COUNT_CAP + 1].count()
+    first_page = offset == 0
+    return SearchResults(
+        text=text,
+        reports=reports,
+        count=count,
+        entities=_entities_in(ids[:ENTITY_WITHIN], text) if first_page else [],
+        cases=search_visible_cases(user, text, limit=5) if first_page else [],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Entities
+# --------------------------------------------------------------------------------------------
+
+
+def visible_links(user: AnyUser) -> QuerySet[ReportEntity]:
+    """Entity links of the current versions of reports the user may see."""
+    return ReportEntity.objects.filter(
+        version__report__in=visible_reports(user).values("pk"),
+        version__version=F("version__report__current_version"),
+    )
+
+
+def search_entities(user: AnyUser, text: str, limit: int = 8) -> list[Entity]:
+    """Entities named like `text` in the best-matching reports the user may see, most alike
+    first. Taken from those reports' links, so an entity is only ever offered through a report
+    the user may read, and a misspelt name finds it as the reports' search does."""
+    ids = matching_reports(user, text, ReportFilters()).values_list("pk", flat=True)
+    return _entities_in(list(ids[:ENTITY_WITHIN]), text, limit)
+
+
+def _entities_in(report_ids: list[Any], text: str, limit: int = 8) -> list[Entity]:
+    """Entities linked from the current versions of these (visible) reports, named like text."""
+    name = normalise_name(text)[:300]
+    if len(name) < 3 or not report_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT e.id, max(word_similarity(%s::text, e.normalized_name)) AS alike "
+            "FROM reports_reportentity l "
+            "JOIN reports_reportversion v ON v.id = l.version_id "
+            "JOIN reports_report r ON r.id = v.report_id AND r.current_version = v.version "
+            "JOIN reports_entity e ON e.id = l.entity_id "
+            "WHERE v.report_id = ANY(%s) "
+            "GROUP BY e.id HAVING max(word_similarity(%s::text, e.normalized_name)) >= %s "
+            "ORDER BY alike DESC, count(*) DESC, e.id LIMIT %s",
+            [name, [str(pk) for pk in report_ids], name, ENTITY_ALIKE, limit],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    found = Entity.objects.in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
+
+
+@dataclass(frozen=True)
+class EntityReport:
+    report: Report
+    roles: tuple[str, ...]
+
+
+@dataclass
+class EntityProfile:
+    entity: Entity
+    reports: list[EntityReport]
+    report_count: int
+    roles: list[tuple[str, int]]
+    countries: list[str]
+    first_seen: date | None
+    last_seen: date | None
+    cases: list[InvestigationCase]
+    also_written: list[Entity]
+
+
+ENTITY_PAGE_REPORTS = 50
+
+
+def entity_profile(user: AnyUser, entity_id: int) -> EntityProfile | None:
+    """Everything naming an entity that the user may see, or None when they may see nothing."""
+    entity = Entity.objects.filter(pk=entity_id).first()
+    if entity is None:
+        return None
+    links = visible_links(user).filter(entity=entity)
+    roles = Counter(dict(links.values_list("role").annotate(n=Count("pk")).order_by()))
+    if not roles:
+        return None
+    reports = _entity_reports(user, entity)
+    seen = (
+        visible_reports(user)
+        .filter(pk__in=links.values("version__report_id"))
+        .aggregate(
+            first=Min(Coalesce("event_start", TruncDate("created_at"))),
+            last=Max(Coalesce("event_end", "event_start", TruncDate("updated_at"))),
+            count=Count("pk"),
+        )
+    )
+    countries = _countries(user, entity, links)
+    cases = list(
+        visible_cases(user)
+        .filter(members__report__in=links.values("version__report_id"))
+        .distinct()
+        .select_related("scored")
+        .defer("features", "keys", "links")
+        .order_by("-pk")[:20]
+    )
+    return EntityProfile(
+        entity=entity,
+        reports=reports,
+        report_count=seen["count"],
+        roles=roles.most_common(),
+        countries=countries,
+        first_seen=seen["first"],
+        last_seen=seen["last"],
+        cases=cases,
+        also_written=_also_written(user, entity),
+    )
+
+
+def _entity_reports(user: AnyUser, entity: Entity) -> list[EntityReport]:
+    rows = (
+        visible_links(user)
+        .filter(entity=entity)
+        .values_list("version__report_id", "role")
+        .order_by("-version__report__updated_at")[: ENTITY_PAGE_REPORTS * 4]
+    )
+    roles: dict[Any, list[str]] = {}
+    for report_id, role in rows:
+        roles.setdefault(report_id, []).append(role)
+    ids = list(roles)[:ENTITY_PAGE_REPORTS]
+    by_id = visible_reports(user).in_bulk(ids)
+    return [EntityReport(by_id[pk], tuple(sorted(set(roles[pk])))) for pk in ids if pk in by_id]
+
+
+def _countries(user: AnyUser, entity: Entity, links: QuerySet[ReportEntity]) -> list[str]:
+    found = {entity.country} if entity.country else set()
+    same_name = Entity.objects.filter(normalized_name=entity.normalized_name).exclude(country="")
+    visible_same = visible_links(user).filter(entity=OuterRef("pk"))
+    found.update(same_name.filter(Exists(visible_same)).values_list("country", flat=True))
+    return sorted(found)
+
+
+def _also_written(user: AnyUser, entity: Entity, limit: int = 10) -> list[Entity]:
+    """Other entities (another kind or country, or a close spelling) that may be the same."""
+    return [
+        other
+        for other in search_entities(user, entity.normalized_name, limit=limit + 1)
+        if other.pk != entity.pk
+    ][:limit]
+
+
+# --------------------------------------------------------------------------------------------
+# Pivots from one report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelatedReport:
+    report: Report
+    shared: tuple[str, ...]  # "serial H1000001", "consignee Harbourfront Logistics", ...
+
+
+PIVOT_ROLES = ("consignee", "intermediary", "end_user", "registered_address", "officer")
+
+
+def related_reports(user: AnyUser, report: Report, limit: int = 20) -> list[RelatedReport]:
+    """Other visible reports sharing a serial, shipment reference or party with `report`."""
+    shared: dict[Any, list[str]] = {}
+    document = getattr(report, "search_document", None)
+    identifiers = list(document.identifiers) if document is not None else []
+    if identifiers:
+        others = (
+            visible_reports(user)
+            .filter(search_document__identifiers__overlap=identifiers)
+            .exclude(pk=report.pk)
+            .values_list("pk", "search_document__identifiers")
+            .order_by("-updated_at")[:limit]
+        )
+        mine = set(identifiers)
+        for pk, theirs in others:
+            shared.setdefault(pk, []).extend(sorted(mine & set(theirs)))
+    own_links = ReportEntity.objects.filter(
+        version__report=report,
+        version__version=report.current_version,
+        role__in=PIVOT_ROLES,
+    ).select_related("entity")
+    names = {link.entity_id: link.entity.name for link in own_links}
+    if names:
+        rows = (
+            visible_links(user)
+            .filter(entity_id__in=names)
+            .exclude(version__report=report)
+            .values_list("version__report_id", "entity_id", "role")
+            .order_by("-version__report__updated_at")[: limit * 5]
+        )
+        for pk, entity_id, role in rows:
+            label = f"{EntityRole(role).label.lower()} {names[entity_id]}"
+            if label not in shared.get(pk, []):
+                shared.setdefault(pk, []).append(label)
+    by_id = visible_reports(user).in_bulk(list(shared)[:limit])
+    return [
+        RelatedReport(by_id[pk], tuple(reasons))
+        for pk, reasons in list(shared.items())[:limit]
+        if pk in by_id
+    ]

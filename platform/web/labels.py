@@ -1,0 +1,41 @@
+"""Human labels for the codes stored in reports, so no page shows "freight_forwarder"."""
+
+from __future__ import annotations
+
+from reports.models import Category, EntityKind, EntityRole, Status
+
+INTERMEDIARY_ROLE_LABELS = {
+    "freight_forwarder": "Freight forwarder",
+    "reseller": "Reseller",
+    "shell": "Shell company",
+    "bank": "Bank",
+    "other": "Other",
+}
+
+RED_FLAG_LABELS = {
+    "freight_forwarder_consignee": "Freight forwarder named as consignee",
+    "residential_address": "Residential address",
+    "third_country_payment": "Payment from a third country",
+    "refused_installation": "Refused installation or support",
+    "new_company": "Newly formed company",
+    "evasive_end_use": "Evasive about end use",
+    "cash_payment": "Cash payment",
+    "unusual_routing": "Unusual routing",
+    "mismatched_end_use": "End use does not match the buyer",
+    "reluctant_information": "Reluctant to give information",
+}
+
+LABELS: dict[str, str] = {
+    **dict(Category.choices),
+    **dict(EntityKind.choices),
+    **dict(EntityRole.choices),
+    **dict(Status.choices),
+    **INTERMEDIARY_ROLE_LABELS,
+    **RED_FLAG_LABELS,
+}
+
+
+def human(code: object) -> str:
+    """The label of a stored code; an unknown code with its underscores made spaces."""
+    text = str(code or "")
+    return LABELS.get(text, text.replace("_", " "))
