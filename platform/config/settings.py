@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "reports",
     "federation",
     "cases",
+    "interop",
     "search",
     "django_htmx",
     "audit",
@@ -335,6 +336,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "cases-rescore": {"task": "cases.tasks.rescore_all_task", "schedule": 3600.0},
     # Regrouping is incremental; a full pass (in place, in chunks) daily catches the rest.
     "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 86400.0},
+    # Saved STIX pulls from other TAXII 2.1 servers; each source has its own interval.
+    "interop-pull": {"task": "interop.tasks.pull_due_sources", "schedule": 60.0},
 }
 # Heartbeats to every queue prove to /readyz and /metrics that beat and each worker pool run.
 for _queue in ("default", "federation", "scoring"):

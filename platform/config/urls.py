@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("web.urls")),
     path("admin/", admin.site.urls),
     path("", include("federation.api.urls")),
+    path("taxii2/", include("interop.taxii.urls")),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
@@ -20,5 +21,6 @@ urlpatterns = [
     path("api/<str:version>/", include("accounts.api.urls")),
     path("api/<str:version>/", include("federation.api.analyst_urls")),
     path("api/<str:version>/", include("cases.api.urls")),
+    path("api/<str:version>/", include("interop.api_urls")),
     path("api/<str:version>/", include("search.urls")),
 ]
