@@ -355,7 +355,10 @@ def test_generic_categories_use_the_generic_form(client_as: Any, category: str) 
         base_form(category, **{"details.description": "Invented weights leak on a forum"}),
     )
     assert response.status_code == 302
+    # an incident also records the capabilities it demonstrated (none entered here)
+    extra: dict[str, Any] = {"capabilities": []} if category == "ai_incident" else {}
     assert ReportVersion.objects.get().details == {
         "description": "Invented weights leak on a forum",
         "red_flags": [],
+        **extra,
     }

@@ -12,7 +12,9 @@
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) { return; }
     if (event.key === "/") {
-      var search = document.querySelector("form[role=search] input[name=q]");
+      // the page's own filter first (a list's title search), else the header's search box
+      var search = document.querySelector("main form[role=search] input[name=q]") ||
+        document.querySelector("form[role=search] input[name=q]");
       if (search) { event.preventDefault(); search.focus(); search.select(); }
       return;
     }
