@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "federation",
     "cases",
     "search",
+    "notifications",
     "django_htmx",
     "audit",
     "web",
@@ -261,7 +262,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Fuzzy links and recency decay change with time: regroup and rescore everything hourly.
     "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 3600.0},
+    # Watches and operational events: computed from durable state, never in a request.
+    "notifications": {"task": "notifications.tasks.compute_and_send", "schedule": 30.0},
 }
+
+# Notifications by e-mail go through Django's SMTP backend to this relay.
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "allied-exchange@localhost")
 
 # Delivery retries: exponential backoff with jitter per partner, then a dead letter.
 FEDERATION_BATCH_SIZE = env_int("FEDERATION_BATCH_SIZE", 100, minimum=1)
