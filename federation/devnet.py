@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -32,6 +33,7 @@ class NodeProcesses:
     log_dir: Path
     web: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
+    scoring: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -70,10 +72,16 @@ class LocalFederation:
     redis_offset: int = 1
     data_root: Path = ROOT / "var" / "nodes"
     log_dir: Path = ROOT / "var" / "logs"
+    ceremony_dir: Path | None = None
+    """Demo root keys (encrypted) and their passphrase; default: beside data_root."""
     extra_env: dict[str, str] = field(default_factory=dict)
     web_workers: int = 2
     worker_concurrency: int = 2
-    worker_queues: str = "default,federation,scoring"
+    worker_queues: str = "default,federation"
+    # Case scoring has its own worker process and queue, so a burst of received reports
+    # never waits behind deliveries (or the other way round).
+    scoring_worker: bool = True
+    scoring_concurrency: int = 1
     nodes: dict[str, NodeProcesses] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -138,10 +146,35 @@ class LocalFederation:
         """Databases, migrations and keys on every node, then every node introduced to all.
         `fresh` drops the (e2e_*) databases first."""
         self.manage_all("ensure_database", *(["--recreate"] if fresh else []))
-        prints = self.manage_all("local_federation", "prepare")
+        self.root_credentials(self.codes[0])  # the shared passphrase, made before the threads
+        with ThreadPoolExecutor(max_workers=len(self.codes)) as pool:
+            outputs = pool.map(
+                lambda code: self.manage(
+                    code, "local_federation", "prepare", *self.root_credentials(code)
+                ),
+                self.codes,
+            )
+            prints = dict(zip(self.codes, outputs, strict=True))
         fingerprints = {code: out.strip().splitlines()[-1] for code, out in prints.items()}
         peers = json.dumps({c: [n.url, fingerprints[c]] for c, n in self.nodes.items()})
         self.manage_all("local_federation", "introduce", "--peers", peers)
+
+    def root_credentials(self, code: str) -> list[str]:
+        """`--root-key F --passphrase-file P` for a demo node's root. The passphrase is
+        generated once (mode 0600 from the start) and kept beside the keys, never in git."""
+        folder = self.ceremony_dir or self.data_root.parent / "ceremony"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        passphrase = folder / "passphrase"
+        if not passphrase.exists():
+            fd = os.open(passphrase, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
+        root = folder / f"{code}-root.pem"
+        return ["--root-key", str(root), "--passphrase-file", str(passphrase)]
+
+    def ceremony(self, code: str) -> str:
+        """Run the key ceremony on a node with its demo root (after a rotation or revocation)."""
+        return self.manage(code, "key_ceremony", "run", *self.root_credentials(code))
 
     def connect(self) -> None:
         """Every node fetches and verifies its partners' key manifests (webs must be up)."""
@@ -216,10 +249,37 @@ class LocalFederation:
             ],
         )
 
+    def start_scoring(self, code: str) -> None:
+        node = self.nodes[code]
+        node.scoring = self._spawn(
+            node,
+            "scoring",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--concurrency",
+                str(self.scoring_concurrency),
+                "--queues",
+                "scoring",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"scoring-{code}@%h",
+            ],
+        )
+
     def start(self) -> None:
         for code in self.codes:
             self.start_web(code)
             self.start_worker(code)
+            if self.scoring_worker:
+                self.start_scoring(code)
         for code in self.codes:
             self.wait_until_up(code)
 
@@ -261,8 +321,12 @@ class LocalFederation:
     def stop_worker(self, code: str) -> None:
         self._signal(self.nodes[code].worker, signal.SIGTERM, 20)
 
+    def stop_scoring(self, code: str) -> None:
+        self._signal(self.nodes[code].scoring, signal.SIGTERM, 20)
+
     def stop(self) -> None:
         for code in self.codes:
+            self.stop_scoring(code)
             self.stop_worker(code)
             self.stop_web(code)
 
@@ -270,5 +334,5 @@ class LocalFederation:
         return all(
             p is not None and p.poll() is None
             for node in self.nodes.values()
-            for p in (node.web, node.worker)
+            for p in (node.web, node.worker, *([node.scoring] if self.scoring_worker else []))
         )

@@ -17,6 +17,8 @@ class KeyUse(models.TextChoices):
 
 
 class KeyStatus(models.TextChoices):
+    PENDING = "pending", "Pending (made online, not yet vouched for by the root)"
+    STANDBY = "standby", "Standby (vouched for by the root, used after a rotation)"
     CURRENT = "current", "Current"
     RETIRED = "retired", "Retired (verifies what it signed before expiry)"
     REVOKED = "revoked", "Revoked"
@@ -45,10 +47,12 @@ class OwnKey(models.Model):
 
 
 class OwnManifest(models.Model):
-    """Each signed key manifest this node published; the highest version is served."""
+    """Each manifest the offline root signed for this node (a key ceremony signs a series ahead
+    of time); the highest version whose window has opened is served."""
 
     version = models.PositiveIntegerField(unique=True)
     body = models.JSONField()
+    issued_at = models.BigIntegerField(default=0)
     valid_until = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 

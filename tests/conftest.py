@@ -11,6 +11,20 @@ from accounts.services import create_user
 from core.markings import Classification
 
 
+@pytest.fixture(autouse=True)
+def _node_keys_vouched_for(request: pytest.FixtureRequest) -> None:
+    """A database test starts with online keys the (test) offline root vouched for, as a node
+    does after its first key ceremony."""
+    if not {"db", "transactional_db"} & set(request.fixturenames):
+        return
+    request.getfixturevalue(
+        "transactional_db" if "transactional_db" in request.fixturenames else "db"
+    )
+    from tests.support.ceremony import run_ceremony
+
+    run_ceremony()
+
+
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., Any]:
     counter = {"n": 0}

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.utils import timezone
 
 from reports.models import CLASSIFICATION_CHOICES, Report
 
@@ -68,7 +69,25 @@ class ScreeningEntry(models.Model):
         return str(self.data.get("name", self.entry_id))
 
 
+class CaseStatus(models.TextChoices):
+    """An analyst's workflow state. The two closed states are the labels the scoring model
+    learns from: `closed_confirmed` = 1 (a real diversion), `closed_dismissed` = 0."""
+
+    NEW = "new", "New"
+    IN_REVIEW = "in_review", "In review"
+    ESCALATED = "escalated", "Escalated"
+    CLOSED_CONFIRMED = "closed_confirmed", "Closed: confirmed"
+    CLOSED_DISMISSED = "closed_dismissed", "Closed: dismissed"
+
+
+CLOSED_STATUSES = (CaseStatus.CLOSED_CONFIRMED, CaseStatus.CLOSED_DISMISSED)
+
+
 class Case(models.Model):
+    """A case is an identity: its id lives for ever (regrouping updates it in place), it holds
+    reports of one classification only, and its workflow (status, assignee, notes) survives
+    every regrouping."""
+
     title = models.CharField(max_length=200)
     category = models.CharField(max_length=20, blank=True)
     classification = models.PositiveSmallIntegerField(choices=CLASSIFICATION_CHOICES)
@@ -93,12 +112,38 @@ class Case(models.Model):
     )
     links = models.JSONField(default=list, blank=True, help_text="why its reports are linked")
     latest_event = models.DateField(null=True, blank=True)
+    flagged = models.BooleanField(
+        default=False, help_text="grew without cohesion: an analyst should look at its links"
+    )
+    status = models.CharField(
+        max_length=20, choices=CaseStatus.choices, default=CaseStatus.NEW, db_index=True
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    disposition_reason = models.TextField(
+        blank=True, help_text="why the case was closed (confirmed or dismissed)"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="when its reports, score or workflow last changed (for 'new since I looked')",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [
             GinIndex(fields=["keys"]),
             GinIndex(fields=["countries"]),
+            models.Index(fields=["assignee", "status"], name="case_assignee_status"),
+        ]
+        constraints = [
+            # The target of CaseMember's (case, classification) key: one level per case.
+            models.UniqueConstraint(fields=["id", "classification"], name="case_id_level"),
         ]
 
     def __str__(self) -> str:
@@ -130,8 +175,18 @@ class CaseScore(models.Model):
 
 
 class CaseMember(models.Model):
+    """A report's place in a case, with its level and blocking keys: the keys find a new or
+    changed report's neighbourhood (the cases it may join) through a GIN index, and a foreign
+    key on (case, classification) makes a case of two levels impossible in the database."""
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="members")
     report = models.OneToOneField(Report, on_delete=models.CASCADE, related_name="case_member")
+    classification = models.PositiveSmallIntegerField(choices=CLASSIFICATION_CHOICES)
+    version = models.PositiveIntegerField(default=0, help_text="the version last grouped")
+    keys = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["keys"], name="casemember_keys")]
 
     def __str__(self) -> str:
         return f"{self.report_id} in case {self.case_id}"
@@ -154,3 +209,64 @@ class CaseOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_a_id} {self.kind} {self.report_b_id}"
+
+
+class CaseRedirect(models.Model):
+    """An id that no longer names a case (merged into another): links, bookmarks and API
+    clients that use it are sent to where its reports went."""
+
+    old_id = models.BigIntegerField(primary_key=True)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="redirects")
+    reason = models.CharField(max_length=20, default="merged")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"case {self.old_id} -> {self.case_id}"
+
+
+class CaseNote(models.Model):
+    """An analyst's note on a case (kept when the case is regrouped)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "-created_at"], name="casenote_case")]
+
+    def __str__(self) -> str:
+        return f"note on case {self.case_id} by {self.author_id}"
+
+
+class CaseSeen(models.Model):
+    """When a user last looked at a case: the queue shows what is new or changed since."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "case"], name="case_seen_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw case {self.case_id} at {self.seen_at}"
+
+
+class PendingScoring(models.Model):
+    """Reports whose cases must be regrouped and rescored: written in the same transaction as
+    the report's version (like the delivery outbox), drained by the scoring worker in batches
+    and swept by beat, so a scoring message Redis lost delays a report by seconds only."""
+
+    report = models.OneToOneField(
+        Report, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    queued_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["queued_at"], name="pendingscoring_queued")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} queued {self.queued_at}"

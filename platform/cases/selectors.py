@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Value
 from django.db.models.functions import Floor, Least
 
@@ -15,7 +16,9 @@ from accounts.selectors import clearance_of
 from reports.models import Report
 from reports.selectors import visible_reports
 
-from .models import Case, CaseOverride, CaseScore
+from .models import Case, CaseNote, CaseOverride, CaseRedirect, CaseScore, CaseSeen
+
+UNASSIGNED = 0  # CaseFilters.assignee: cases nobody has
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,23 @@ class CaseFilters:
     country: str | None = None
     origin: str | None = None
     min_score: float | None = None
+    status: str | None = None
+    assignee: int | None = None  # a user id, or UNASSIGNED
+
+
+def filters_for(
+    user: AbstractBaseUser | AnonymousUser, *, assignee: str | None = None, **chosen: Any
+) -> CaseFilters:
+    """Filters from a form or query string: the assignee as 'me', 'none' or a username."""
+    assignee_id: int | None = None
+    if assignee == "me":
+        assignee_id = int(user.pk) if user.pk is not None else -1
+    elif assignee == "none":
+        assignee_id = UNASSIGNED
+    elif assignee:
+        found = User.objects.filter(username=assignee).values_list("pk", flat=True).first()
+        assignee_id = found if found is not None else -1
+    return CaseFilters(**chosen, assignee=assignee_id)
 
 
 def visible_cases(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Case]:
@@ -49,6 +69,12 @@ def ranked_cases(
         rows = rows.filter(case__origins__contains=[filters.origin])
     if filters.min_score is not None:
         rows = rows.filter(score__gte=filters.min_score)
+    if filters.status:
+        rows = rows.filter(case__status=filters.status)
+    if filters.assignee == UNASSIGNED:
+        rows = rows.filter(case__assignee__isnull=True)
+    elif filters.assignee is not None:
+        rows = rows.filter(case__assignee_id=filters.assignee)
     return rows.order_by("-score", "case_id")
 
 
@@ -241,4 +267,56 @@ def case_overrides(user: AbstractBaseUser | AnonymousUser, case: Case) -> QueryS
         CaseOverride.objects.filter(Q(report_a__in=ids) | Q(report_b__in=ids))
         .select_related("created_by")
         .order_by("-created_at", "-pk")
+    )
+
+
+def case_with_workflow(user: AbstractBaseUser | AnonymousUser, case_id: int) -> Case | None:
+    return (
+        visible_cases(user)
+        .filter(pk=case_id)
+        .select_related("scored", "assignee")
+        .defer("features")
+        .first()
+    )
+
+
+def redirected_case(user: AbstractBaseUser | AnonymousUser, old_id: int) -> int | None:
+    """Where the reports of a merged-away case went, if the user may see that case."""
+    target = CaseRedirect.objects.filter(old_id=old_id).values_list("case_id", flat=True).first()
+    if target is None or not visible_cases(user).filter(pk=target).exists():
+        return None
+    return int(target)
+
+
+def case_notes(user: AbstractBaseUser | AnonymousUser, case: Case) -> list[CaseNote]:
+    if not visible_cases(user).filter(pk=case.pk).exists():
+        return []
+    return list(case.notes.select_related("author").order_by("created_at", "pk"))
+
+
+def seen_times(
+    user: AbstractBaseUser | AnonymousUser, case_ids: Sequence[int]
+) -> dict[int, datetime]:
+    """When the user last looked at each of these cases (absent: never)."""
+    if not isinstance(user, User):
+        return {}
+    return dict(
+        CaseSeen.objects.filter(user=user, case_id__in=list(case_ids)).values_list(
+            "case_id", "seen_at"
+        )
+    )
+
+
+def analysts_for(user: AbstractBaseUser | AnonymousUser, level: int) -> list[User]:
+    """Users a case at `level` can be assigned to (analysts and releasers cleared for it)."""
+    from accounts.models import Role
+
+    if clearance_of(user) is None:
+        return []
+    return list(
+        User.objects.filter(
+            is_active=True,
+            profile__role__in=[Role.ANALYST, Role.RELEASER],
+            profile__clearance__gte=level,
+        ).order_by("username")
     )

@@ -1,53 +1,73 @@
-"""Writes for cases: grouping, features and scores. The numpy work is in `riskscore`; this
-module reads reports, calls it, and stores what it returns."""
+"""Writes for cases: grouping, features, scores, analysts' merges and splits, and the case
+workflow (status, assignee, notes, disposition). The numpy work is in `riskscore`; the
+incremental regrouping engine is `cases.regroup`.
+
+One door: every mutation here checks the caller's role and clearance and writes its audit entry
+in the same transaction; the API, the web views and the commands call these functions. Nothing
+here imports a task: work for the scoring worker is enqueued after commit by `enqueue`.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
-from functools import partial
+from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import Role
+from accounts.selectors import clearance_of, profile_of
+from audit.services import record
 from core.markings import Classification
-from reports.models import Report, ReportVersion, Status
+from reports.models import ReportVersion, Status
+from reports.selectors import visible_reports
 from riskscore.engine import ScoringConfig, score
-from riskscore.features import DEFAULT_CONFIG, build_features
-from riskscore.grouping import MayLink, exact_keys, group_reports
-from riskscore.matching import ScreeningIndex
+from riskscore.features import DEFAULT_CONFIG
 
-from .documents import report_documents
+from .enqueue import after_commit
 from .models import (
+    CLOSED_STATUSES,
     Case,
     CaseMember,
+    CaseNote,
     CaseOverride,
-    CaseScore,
+    CaseSeen,
+    CaseStatus,
     ScoringConfigVersion,
     ScreeningList,
 )
-from .screening import active_index
 
 log = logging.getLogger(__name__)
 TOP_CONTRIBUTIONS = 8
+NOTE_MAX = 5000
+REASON_MAX = 2000
 Progress = Callable[[int, int], None]
+Actor = AbstractBaseUser | AnonymousUser
 
 
 def queue_scoring(versions: Sequence[ReportVersion]) -> None:
-    """VERSION_HOOK: rescore the reports' cases after the versions commit, in one task: a
-    received batch of 100 reports is one message on the scoring queue, not 100 (publishing
-    them one by one took ~30% of the inbox's time)."""
-    report_ids = list(dict.fromkeys(str(v.report_id) for v in versions if v.status != Status.DRAFT))
+    """VERSION_HOOK, inside the versions' transaction: the reports become pending (durable,
+    swept by beat), and one drain message is enqueued after commit, however many versions a
+    received batch holds. A report whose new version is at another classification than its
+    case leaves that case now, in this transaction: a case never holds two levels, not even
+    for the seconds before the worker runs."""
+    from . import regroup
+
+    published = [v for v in versions if v.status != Status.DRAFT]
+    report_ids = list(dict.fromkeys(str(v.report_id) for v in published))
     if not report_ids:
         return
-    from .tasks import score_reports
-
-    transaction.on_commit(lambda: score_reports.delay(report_ids))
+    regroup.mark_pending(report_ids)
+    moved = regroup.reclassified(published)
+    if moved:
+        regroup.regroup_reports(moved)
+    after_commit("cases.tasks.drain_scoring")
 
 
 def active_config() -> ScoringConfig:
@@ -65,86 +85,8 @@ def activate_config(data: dict[str, Any], *, note: str = "", user: Any = None) -
     ScoringConfigVersion.objects.create(
         version=config.version, config=config.to_dict(), active=True, note=note, created_by=user
     )
-    from .tasks import rescore_all_task
-
-    transaction.on_commit(rescore_all_task.delay)
+    after_commit("cases.tasks.rescore_all_task")
     return config
-
-
-def _level(doc: Mapping[str, Any]) -> int:
-    return int(Classification[doc["markings"]["classification"]])
-
-
-def _keys(doc: dict[str, Any]) -> list[str]:
-    return sorted({f"{reason}:{key}" for reason, key in exact_keys(doc)})
-
-
-def _apart_pairs() -> set[frozenset[str]]:
-    return {
-        frozenset((str(a), str(b)))
-        for a, b in CaseOverride.objects.filter(kind=CaseOverride.KEEP_APART).values_list(
-            "report_a_id", "report_b_id"
-        )
-    }
-
-
-def _may_link(apart: set[frozenset[str]]) -> MayLink:
-    def may_link(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-        # Never across a marking boundary: a case is seen whole or not at all.
-        if _level(a) != _level(b):
-            return False
-        return frozenset((str(a["id"]), str(b["id"]))) not in apart
-
-    return may_link
-
-
-def _case_fields(docs: Sequence[dict[str, Any]], links: Iterable[Any]) -> dict[str, Any]:
-    titles = sorted(docs, key=lambda d: d.get("reported_at") or "", reverse=True)
-    categories = {d["category"] for d in docs}
-    countries = sorted({c for d in docs for c in _countries(d)})
-    events = [d.get("event_end") or d.get("event_start") for d in docs]
-    latest = max((e for e in events if e), default=None)
-    return {
-        "title": titles[0]["title"][:200],
-        "category": categories.pop() if len(categories) == 1 else "mixed",
-        "classification": max(_level(d) for d in docs),
-        "keys": sorted({k for d in docs for k in _keys(d)}),
-        "countries": countries,
-        "origins": sorted({d["origin"] for d in docs}),
-        "report_count": len(docs),
-        "links": [_link_json(link) for link in links],
-        "latest_event": date.fromisoformat(latest) if latest else None,
-    }
-
-
-def _link_json(link: Any) -> dict[str, Any]:
-    """A grouping Link, or one already stored as JSON (merges carry stored links along)."""
-    if isinstance(link, dict):
-        return dict(link)
-    return {
-        "a": link.a,
-        "b": link.b,
-        "reason": link.reason,
-        "detail": link.detail,
-        "score": link.score,
-    }
-
-
-def _countries(doc: dict[str, Any]) -> set[str]:
-    details = doc.get("details") or {}
-    found = set(details.get("route") or [])
-    for key in (
-        "consignee",
-        "declared_end_user",
-        "suspected_end_user",
-        "organisation",
-        "customer",
-        "provider",
-    ):
-        party = details.get(key)
-        if isinstance(party, dict) and party.get("country"):
-            found.add(party["country"])
-    return found
 
 
 def _explained(config: ScoringConfig, features: np.ndarray) -> dict[str, Any]:
@@ -188,171 +130,43 @@ def _top_with_rest(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return shown
 
 
-def _store_features(
-    cases: Sequence[Sequence[dict[str, Any]]],
-    config: ScoringConfig,
-    screening: ScreeningIndex | None,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    matrix = build_features(cases, screening=screening, config=config)
-    return matrix.X, _explained(config, matrix.X)
-
-
-def _as_bytes(row: np.ndarray) -> bytes:
-    return np.ascontiguousarray(row, dtype="<f8").tobytes()
-
-
 def features_of(case: Case) -> np.ndarray:
     return np.frombuffer(bytes(case.features), dtype="<f8")
 
 
-@transaction.atomic
 def score_report_case(report_id: str) -> Case | None:
-    """Incremental: put one report in its case (merging cases that share an exact key with it,
-    at the same marking level) and rescore that case only."""
-    report = Report.objects.filter(pk=report_id).first()
-    if report is None:
-        return None
-    member = CaseMember.objects.select_related("case").filter(report=report).first()
-    docs = report_documents([report_id])
-    if not docs or report.status == Status.WITHDRAWN:
-        if member is not None:
-            _rebuild_case_without(member)
-        return None
-    doc = docs[0]
-    keys = _keys(doc)
-    related = Case.objects.select_for_update().filter(classification=_level(doc))
-    related = related.filter(keys__overlap=keys) if keys else related.none()
-    cases = list(related)
-    if member is not None and member.case not in cases:
-        cases.append(member.case)
-    report_ids = {str(report_id)} | {
-        str(r)
-        for r in CaseMember.objects.filter(case__in=cases).values_list("report_id", flat=True)
-    }
-    apart = _apart_pairs()
-    documents = report_documents(report_ids)
-    grouping = group_reports(documents, may_link=_may_link(apart))
-    target = next(c for c in grouping.cases if str(report_id) in c.report_ids)
-    keep = cases[0] if cases else Case(classification=_level(doc))
-    for other in cases[1:]:
-        other.delete()
-    by_id = {d["id"]: d for d in documents}
-    case_docs = [by_id[rid] for rid in target.report_ids]
-    config = active_config()
-    features, explained = _store_features([case_docs], config, active_index())
-    _apply(keep, case_docs, target.links, features[0])
-    _save_scored(keep, explained["rows"][0], config.version)
-    CaseMember.objects.filter(report_id__in=target.report_ids).delete()
-    CaseMember.objects.bulk_create(
-        [CaseMember(case=keep, report_id=rid) for rid in target.report_ids]
-    )
-    # Reports of merged-away cases that did not join this one get their own cases again.
-    leftovers = report_ids - set(target.report_ids) - {str(report_id)}
-    for rid in leftovers:
-        transaction.on_commit(partial(_requeue, rid))
-    return keep
+    """Regroup and rescore one report's neighbourhood now; the case that holds it after."""
+    from .regroup import regroup_reports
+
+    regroup_reports([str(report_id)])
+    return Case.objects.filter(members__report_id=report_id).first()
 
 
-def _requeue(report_id: str) -> None:
-    from .tasks import score_report
+def drain_pending(batch: int = 500, budget_s: float = 20.0) -> int:
+    """Regroup pending reports, `batch` at a time, until none is left or the time budget is
+    spent (then one more drain is enqueued). Returns the reports taken."""
+    import time
 
-    score_report.delay(report_id)
+    from .regroup import drain_batch
 
-
-def _rebuild_case_without(member: CaseMember) -> None:
-    case = member.case
-    member.delete()
-    remaining = [str(r) for r in case.members.values_list("report_id", flat=True)]
-    case.delete()
-    for rid in remaining:
-        transaction.on_commit(partial(_requeue, rid))
-
-
-def _apply(
-    case: Case,
-    docs: Sequence[dict[str, Any]],
-    links: Iterable[Any],
-    features: np.ndarray,
-) -> None:
-    for key, value in _case_fields(docs, links).items():
-        setattr(case, key, value)
-    case.features = _as_bytes(features)
-
-
-def _score_row(case: Case, explained: dict[str, Any], version: str) -> CaseScore:
-    return CaseScore(
-        case=case,
-        classification=case.classification,
-        score=explained["score"],
-        baseline=explained["baseline"],
-        contributions=explained["contributions"],
-        config_version=version,
-        scored_at=timezone.now(),
-    )
-
-
-def _save_scored(case: Case, explained: dict[str, Any], version: str) -> None:
-    case.save()
-    row = _score_row(case, explained, version)
-    CaseScore.objects.update_or_create(
-        case=case,
-        defaults={
-            f: getattr(row, f)
-            for f in (
-                "classification",
-                "score",
-                "baseline",
-                "contributions",
-                "config_version",
-                "scored_at",
-            )
-        },
-    )
-
-
-def regroup_all(progress: Progress | None = None, chunk: int = 5000) -> int:
-    """Full regrouping (exact and fuzzy links) and scoring of every report. Returns cases."""
     started = time.monotonic()
-    documents = [d for d in report_documents() if d["status"] != Status.DRAFT]
-    grouping = group_reports(documents, may_link=_may_link(_apart_pairs()))
-    config = active_config()
-    screening = active_index()
-    by_id = {d["id"]: d for d in documents}
-    cases = [[by_id[rid] for rid in case.report_ids] for case in grouping.cases]
-    with transaction.atomic():
-        CaseMember.objects.all().delete()
-        Case.objects.all().delete()
-        for begin in range(0, len(cases), chunk):
-            part = cases[begin : begin + chunk]
-            features, explained = _store_features(part, config, screening)
-            rows = []
-            for offset, docs in enumerate(part):
-                case = Case()
-                _apply(case, docs, grouping.cases[begin + offset].links, features[offset])
-                rows.append(case)
-            Case.objects.bulk_create(rows)
-            CaseScore.objects.bulk_create(
-                [
-                    _score_row(case, explained["rows"][n], config.version)
-                    for n, case in enumerate(rows)
-                ]
-            )
-            CaseMember.objects.bulk_create(
-                [
-                    CaseMember(case=case, report_id=d["id"])
-                    for case, docs in zip(rows, part, strict=True)
-                    for d in docs
-                ]
-            )
-            if progress:
-                progress(min(begin + chunk, len(cases)), len(cases))
-    log.info(
-        "regrouped %d reports into %d cases in %.1f s",
-        len(documents),
-        len(cases),
-        time.monotonic() - started,
-    )
-    return len(cases)
+    taken = 0
+    while True:
+        outcome = drain_batch(batch)
+        if outcome is None:
+            return taken
+        taken += outcome.reports
+        if time.monotonic() - started > budget_s:
+            after_commit("cases.tasks.drain_scoring")
+            return taken
+
+
+def regroup_all(progress: Progress | None = None, chunk: int = 20_000) -> int:
+    """Full regrouping and scoring of every report, in place, in bounded memory (see
+    `cases.full_regroup`). Returns the number of cases."""
+    from .full_regroup import regroup_everything
+
+    return regroup_everything(progress=progress, chunk=chunk)
 
 
 def rescore_all(progress: Progress | None = None, chunk: int = 50_000) -> int:
@@ -438,81 +252,6 @@ def _write_scores(ids: list[int], result: Any, version: str) -> None:
         )
 
 
-@transaction.atomic
-def merge_cases(case_ids: Sequence[int], user: Any) -> Case:
-    """Analyst merge: keep the reports together from now on (same marking level only)."""
-    found = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=case_ids)}
-    cases = [found[pk] for pk in dict.fromkeys(case_ids) if pk in found]  # the first one stays
-    if len(cases) < 2:
-        raise ValueError("give at least two cases to merge")
-    if len({c.classification for c in cases}) != 1:
-        raise ValueError(
-            "cases at different classifications are not merged: the merged case "
-            "would show reports to users who may not see them"
-        )
-    reports = [
-        str(r)
-        for r in CaseMember.objects.filter(case__in=cases).values_list("report_id", flat=True)
-    ]
-    CaseOverride.objects.filter(
-        kind=CaseOverride.KEEP_APART, report_a_id__in=reports, report_b_id__in=reports
-    ).delete()
-    anchor = reports[0]
-    CaseOverride.objects.bulk_create(
-        [
-            CaseOverride(
-                report_a_id=anchor,
-                report_b_id=rid,
-                kind=CaseOverride.KEEP_TOGETHER,
-                created_by=user,
-            )
-            for rid in reports[1:]
-        ]
-    )
-    keep = cases[0]
-    merged_links = [link for case in cases for link in case.links]  # every case's evidence
-    CaseMember.objects.filter(case__in=cases[1:]).update(case=keep)
-    for other in cases[1:]:
-        other.delete()
-    docs = report_documents(reports)
-    config = active_config()
-    features, explained = _store_features([docs], config, active_index())
-    _apply(keep, docs, merged_links, features[0])
-    _save_scored(keep, explained["rows"][0], config.version)
-    return keep
-
-
-@transaction.atomic
-def split_case(case_id: int, report_ids: Sequence[str], user: Any) -> list[Case]:
-    """Analyst split: the given reports leave the case and are kept apart from the rest."""
-    case = Case.objects.select_for_update().get(pk=case_id)
-    members = {str(r) for r in case.members.values_list("report_id", flat=True)}
-    leaving = {str(r) for r in report_ids}
-    if not leaving or not leaving < members:
-        raise ValueError("name some, but not all, of the case's reports")
-    staying = members - leaving
-    CaseOverride.objects.bulk_create(
-        [
-            CaseOverride(
-                report_a_id=a, report_b_id=b, kind=CaseOverride.KEEP_APART, created_by=user
-            )
-            for a in sorted(leaving)
-            for b in sorted(staying)
-        ]
-    )
-    config = active_config()
-    screening = active_index()
-    result = []
-    for group, target in ((sorted(staying), case), (sorted(leaving), Case())):
-        docs = report_documents(group)
-        features, explained = _store_features([docs], config, screening)
-        _apply(target, docs, [], features[0])
-        _save_scored(target, explained["rows"][0], config.version)
-        CaseMember.objects.filter(report_id__in=group).update(case=target)
-        result.append(target)
-    return result
-
-
 def score_is_number(value: float | None) -> bool:
     return value is not None and not math.isnan(value)
 
@@ -522,3 +261,269 @@ def import_active_list(list_row: ScreeningList) -> None:
     with transaction.atomic():
         ScreeningList.objects.filter(active=True).exclude(pk=list_row.pk).update(active=False)
         ScreeningList.objects.filter(pk=list_row.pk).update(active=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Analysts' changes: one service function each, role and clearance checked, audited
+# --------------------------------------------------------------------------------------------
+
+
+def _author(user: Actor) -> User:
+    """Analysts and releasers change cases; auditors and trust administrators read them."""
+    profile = profile_of(user)
+    if not isinstance(user, User) or profile is None:
+        raise PermissionDenied("sign in first")
+    if profile.role not in (Role.ANALYST, Role.RELEASER):
+        raise PermissionDenied("changing cases needs the analyst or releaser role")
+    return user
+
+
+def _locked_case(user: User, case_id: int) -> Case:
+    """The case, row-locked; refused (as not found) above the user's clearance."""
+    clearance = clearance_of(user)
+    case = Case.objects.select_for_update().filter(pk=case_id).first()
+    if case is None or clearance is None or case.classification > int(clearance):
+        raise Case.DoesNotExist(f"no case {case_id} that you may see")
+    return case
+
+
+def _members(case_ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {pk: [] for pk in case_ids}
+    for case_id, report_id in CaseMember.objects.filter(case_id__in=list(case_ids)).values_list(
+        "case_id", "report_id"
+    ):
+        found[case_id].append(str(report_id))
+    return {pk: sorted(ids) for pk, ids in found.items()}
+
+
+def _require_sees_all(user: User, report_ids: Sequence[str], field: str) -> None:
+    """A merge or split moves every report of the cases: the caller must see them all."""
+    seen = visible_reports(user).filter(pk__in=list(report_ids)).count()
+    if seen != len(set(report_ids)):
+        raise PermissionDenied(
+            f"{field}: these cases hold reports you may not see; ask a colleague cleared for them"
+        )
+
+
+def _case_ids(case_ids: Sequence[int]) -> list[int]:
+    return list(dict.fromkeys(int(pk) for pk in case_ids))
+
+
+@transaction.atomic
+def merge_cases(user: Actor, case_ids: Sequence[int]) -> Case:
+    """Analyst merge: the cases' reports are kept together from now on (a must-link that every
+    regrouping honours). Same classification only; the caller must see every member. Returns
+    the case that holds them (the others' ids redirect to it)."""
+    from .regroup import absorb, lock_levels, lock_reports, regroup_reports
+
+    author = _author(user)
+    ids = _case_ids(case_ids)
+    if len(ids) < 2:
+        raise ValidationError({"cases": ["give at least two cases to merge"]})
+    members = _members(ids)
+    lock_reports(sorted({r for rs in members.values() for r in rs}))
+    cases = [_locked_case(author, pk) for pk in sorted(ids)]
+    if len({c.classification for c in cases}) != 1:
+        raise ValidationError(
+            {
+                "cases": [
+                    "cases at different classifications are not merged: the merged case "
+                    "would show reports to users who may not see them"
+                ]
+            }
+        )
+    lock_levels([cases[0].classification])
+    members = _members(ids)  # again, under the level lock: what the merge really moves
+    reports = sorted({r for rs in members.values() for r in rs})
+    _require_sees_all(author, reports, "cases")
+    CaseOverride.objects.filter(
+        kind=CaseOverride.KEEP_APART, report_a_id__in=reports, report_b_id__in=reports
+    ).delete()
+    anchor = members[ids[0]][0] if members[ids[0]] else reports[0]
+    CaseOverride.objects.bulk_create(
+        [
+            CaseOverride(
+                report_a_id=anchor, report_b_id=rid, kind=CaseOverride.KEEP_TOGETHER,
+                created_by=author,
+            )
+            for rid in reports
+            if rid != anchor
+        ]
+    )  # fmt: skip
+    into = next(c for c in cases if c.pk == ids[0])
+    absorb(into, [c for c in cases if c.pk != into.pk])  # the case merged into keeps its id
+    regroup_reports(reports)
+    kept = Case.objects.filter(members__report_id=anchor).get()
+    Case.objects.filter(pk=kept.pk).update(changed_at=timezone.now())
+    record(
+        author,
+        "case.merge",
+        str(kept.pk),
+        {
+            "merged": [pk for pk in ids if pk != kept.pk],
+            "classification": Classification(kept.classification).name,
+            "reports": len(reports),
+        },
+    )
+    return kept
+
+
+@transaction.atomic
+def split_case(user: Actor, case_id: int, report_ids: Sequence[str]) -> tuple[Case, Case]:
+    """Analyst split: the given reports leave the case and are kept apart from the rest (a
+    cannot-link every regrouping honours). Returns (the case the rest stay in, the case the
+    named reports went to)."""
+    from .regroup import lock_levels, lock_reports, regroup_reports
+
+    author = _author(user)
+    members = _members([case_id])[case_id]
+    lock_reports(members)
+    case = _locked_case(author, case_id)
+    lock_levels([case.classification])
+    current = set(_members([case_id])[case_id])
+    leaving = {str(r) for r in report_ids}
+    if not leaving or not leaving < current:
+        raise ValidationError(
+            {"reports": ["Leave at least one report in this case and name at least one to move"]}
+        )
+    _require_sees_all(author, sorted(current), "reports")
+    staying = current - leaving
+    CaseOverride.objects.filter(
+        kind=CaseOverride.KEEP_TOGETHER,
+        report_a_id__in=sorted(current),
+        report_b_id__in=sorted(current),
+    ).delete()
+    CaseOverride.objects.bulk_create(
+        [
+            CaseOverride(
+                report_a_id=a, report_b_id=b, kind=CaseOverride.KEEP_APART, created_by=author
+            )
+            for a in sorted(leaving)
+            for b in sorted(staying)
+        ]
+    )
+    together = [pair for group in (leaving, staying) for pair in pairwise(sorted(group))]
+    CaseOverride.objects.bulk_create(
+        [
+            CaseOverride(
+                report_a_id=a, report_b_id=b, kind=CaseOverride.KEEP_TOGETHER, created_by=author
+            )
+            for a, b in together
+        ]
+    )
+    # The named reports move out to a new case first, so the regrouping continues both
+    # (the case keeps its id for the reports that stay, however many move).
+    new_case = Case.objects.create(title="", classification=case.classification)
+    CaseMember.objects.filter(report_id__in=sorted(leaving)).update(case=new_case)
+    regroup_reports(sorted(current))
+    stayed = Case.objects.get(members__report_id=min(staying))
+    moved = Case.objects.get(members__report_id=min(leaving))
+    record(
+        author,
+        "case.split",
+        str(case_id),
+        {
+            "moved": sorted(leaving),
+            "new_case": moved.pk,
+            "classification": Classification(case.classification).name,
+        },
+    )
+    return stayed, moved
+
+
+def _touched(case: Case, fields: list[str]) -> None:
+    case.changed_at = timezone.now()
+    case.save(update_fields=[*fields, "changed_at", "updated_at"])
+
+
+@transaction.atomic
+def set_case_status(user: Actor, case_id: int, status: str) -> Case:
+    """Move a case through the open states (new, in review, escalated), or reopen a closed
+    one. Closing is `dispose_case`, which needs a reason."""
+    author = _author(user)
+    if status not in CaseStatus.values:
+        raise ValidationError({"status": [f"unknown status {status!r}"]})
+    if status in CLOSED_STATUSES:
+        raise ValidationError({"status": ["closing a case needs a disposition and a reason"]})
+    case = _locked_case(author, case_id)
+    before = case.status
+    case.status = status
+    if before in CLOSED_STATUSES:
+        case.disposition_reason = ""
+    _touched(case, ["status", "disposition_reason"])
+    record(author, "case.status", str(case.pk), {"from": before, "to": status})
+    return case
+
+
+@transaction.atomic
+def dispose_case(user: Actor, case_id: int, outcome: str, reason: str) -> Case:
+    """Close a case as confirmed or dismissed, with the analyst's reason: the label the
+    scoring model learns from (confirmed = 1, dismissed = 0)."""
+    author = _author(user)
+    if outcome not in CLOSED_STATUSES:
+        raise ValidationError({"status": ["a disposition is closed_confirmed or closed_dismissed"]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["say why the case is closed"]})
+    if len(reason) > REASON_MAX:
+        raise ValidationError({"reason": [f"at most {REASON_MAX} characters"]})
+    case = _locked_case(author, case_id)
+    before = case.status
+    case.status, case.disposition_reason = outcome, reason
+    _touched(case, ["status", "disposition_reason"])
+    record(author, "case.dispose", str(case.pk), {"from": before, "to": outcome, "reason": reason})
+    return case
+
+
+@transaction.atomic
+def assign_case(user: Actor, case_id: int, assignee_id: int | None) -> Case:
+    """Give the case to an analyst or releaser cleared for it (None: nobody)."""
+    author = _author(user)
+    case = _locked_case(author, case_id)
+    assignee = None
+    if assignee_id is not None:
+        assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
+        profile = profile_of(assignee) if assignee else None
+        if (
+            assignee is None
+            or profile is None
+            or profile.role not in (Role.ANALYST, Role.RELEASER)
+            or profile.clearance < case.classification
+        ):
+            raise ValidationError(
+                {"assignee": ["assign the case to an analyst or releaser cleared for it"]}
+            )
+    before = case.assignee_id
+    case.assignee = assignee
+    _touched(case, ["assignee"])
+    record(
+        author,
+        "case.assign",
+        str(case.pk),
+        {"from": before, "to": assignee.get_username() if assignee else None},
+    )
+    return case
+
+
+@transaction.atomic
+def add_case_note(user: Actor, case_id: int, text: str) -> CaseNote:
+    author = _author(user)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": ["write the note first"]})
+    if len(text) > NOTE_MAX:
+        raise ValidationError({"text": [f"at most {NOTE_MAX} characters"]})
+    case = _locked_case(author, case_id)
+    note = CaseNote.objects.create(case=case, author=author, text=text)
+    _touched(case, [])
+    record(author, "case.note", str(case.pk), {"note": note.pk, "characters": len(text)})
+    return note
+
+
+def mark_case_seen(user: Actor, case: Case) -> None:
+    """Remember that the user looked at the case now (a reader's own state, not audited)."""
+    if not isinstance(user, User):
+        return
+    CaseSeen.objects.update_or_create(
+        user=user, case_id=case.pk, defaults={"seen_at": timezone.now()}
+    )

@@ -1,4 +1,7 @@
-"""Scoring tasks, on the `scoring` queue: thin, idempotent, ids in and services doing the work."""
+"""Scoring tasks, on the `scoring` queue: thin, idempotent, the services doing the work.
+
+The truth of what needs scoring is the `PendingScoring` table; a message only wakes a worker
+up, so a lost or duplicated one costs nothing (beat sweeps every few seconds)."""
 
 from __future__ import annotations
 
@@ -6,20 +9,19 @@ from celery import Task, shared_task
 
 
 @shared_task
-def score_report(report_id: str) -> int | None:
-    from .services import score_report_case
+def drain_scoring() -> int:
+    """Regroup and rescore pending reports in batches; returns how many were taken."""
+    from .services import drain_pending
 
-    case = score_report_case(report_id)
-    return case.pk if case else None
+    return drain_pending()
 
 
 @shared_task
-def score_reports(report_ids: list[str]) -> list[int | None]:
-    """A received batch's reports, each in its own transaction, in order."""
-    from .services import score_report_case
+def sweep_scoring() -> int:
+    """Beat: drain what a lost message left pending."""
+    from .services import drain_pending
 
-    cases = [score_report_case(report_id) for report_id in report_ids]
-    return [case.pk if case else None for case in cases]
+    return drain_pending()
 
 
 @shared_task(bind=True, ignore_result=False)

@@ -260,8 +260,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "federation.tasks.reissue_manifest",
         "schedule": 86400.0,
     },
-    # Fuzzy links and recency decay change with time: regroup and rescore everything hourly.
-    "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 3600.0},
+    # Pending scoring is a table: a drain message Redis lost costs one sweep interval.
+    "cases-sweep": {"task": "cases.tasks.sweep_scoring", "schedule": 5.0},
+    # Recency decay changes with time: rescore every case from its stored features hourly.
+    "cases-rescore": {"task": "cases.tasks.rescore_all_task", "schedule": 3600.0},
+    # Regrouping is incremental; a full pass (in place, in chunks) daily catches the rest.
+    "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 86400.0},
     # Watches and operational events: computed from durable state, never in a request.
     "notifications": {"task": "notifications.tasks.compute_and_send", "schedule": 30.0},
 }

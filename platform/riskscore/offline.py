@@ -110,9 +110,21 @@ def score_jsonl(
                             "reason": link.reason,
                             "detail": link.detail,
                             "score": link.score,
+                            "weight": link.weight,
+                            "evidence": [
+                                {
+                                    "field": e.field,
+                                    "outcome": e.outcome,
+                                    "weight": e.weight,
+                                    "a": e.a,
+                                    "b": e.b,
+                                }
+                                for e in link.evidence
+                            ],
                         }
                         for link in case.links
                     ],
+                    "flagged": case.flagged,
                     "top_contributions": [
                         {
                             "feature": c.feature,

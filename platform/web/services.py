@@ -15,8 +15,6 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.selectors import profile_of
 from audit.services import record
-from cases import services as case_service
-from cases.models import Case
 from core.markings import Classification
 from core.nodes import NODE_DIRECTORY, validate_node_code
 from federation.models import OwnKey, Partner, PartnerPolicy, PartnerStatus
@@ -363,61 +361,3 @@ def revoke_key(*, user: User, kid: str, reason: str) -> OwnKey:
         raise ValidationError({"reason": [str(exc)]}) from None
     record(user, "key.revoke", kid, {"reason": reason.strip()[:300]})
     return row
-
-
-# --------------------------------------------------------------------------------------------
-# Cases
-# --------------------------------------------------------------------------------------------
-
-
-def _require_author(user: User) -> None:
-    profile = profile_of(user)
-    if profile is None or profile.role not in (Role.ANALYST, Role.RELEASER):
-        raise PermissionDenied("merging and splitting cases needs the analyst or releaser role")
-
-
-@transaction.atomic
-def merge_cases(*, user: User, into: Case, others: list[int]) -> Case:
-    """An analyst's merge through `cases.services.merge_cases` (which keeps the links that
-    formed every merged case), audited."""
-    _require_author(user)
-    ids = [into.pk, *[pk for pk in others if pk != into.pk]]
-    try:
-        kept = case_service.merge_cases(ids, user)
-    except ValueError as exc:
-        raise ValidationError({"case_numbers": [str(exc)[:1].upper() + str(exc)[1:]]}) from None
-    record(
-        user,
-        "case.merge",
-        str(kept.pk),
-        {
-            "merged": ids[1:],
-            "classification": Classification(kept.classification).name,
-            "reports": kept.report_count,
-        },
-    )
-    return kept
-
-
-@transaction.atomic
-def split_case(*, user: User, case: Case, report_ids: list[str]) -> tuple[Case, Case]:
-    """An analyst's split through `cases.services.split_case`, audited."""
-    _require_author(user)
-    try:
-        staying, moved = case_service.split_case(case.pk, report_ids, user)
-    except ValueError as exc:
-        message = str(exc)
-        if "not all" in message:
-            message = "Leave at least one report in this case (to move all, keep the case)"
-        raise ValidationError({"reports": [message]}) from None
-    record(
-        user,
-        "case.split",
-        str(case.pk),
-        {
-            "moved": sorted(report_ids),
-            "new_case": moved.pk,
-            "classification": Classification(case.classification).name,
-        },
-    )
-    return staying, moved

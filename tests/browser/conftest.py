@@ -35,7 +35,11 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Assertions wait as long as actions do: on a loaded 2-core machine an htmx round trip
+    # (the live 3A090 verdict) took longer than Playwright's default 5 s.
+    expect.set_options(timeout=15_000)
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (infra/bootstrap.py does)")

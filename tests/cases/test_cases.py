@@ -16,49 +16,11 @@ from accounts.models import Role
 from cases.models import Case, ScreeningList
 from cases.screening import import_list
 from cases.services import features_of, regroup_all, score_report_case
-from reports.models import Status
-from reports.services import ReportContent, create_report
 from riskscore.screening_formats import ScreeningFormatError
-from tests.conftest import chip_report
+from tests.cases.factories import author, details, publish
 
 pytestmark = pytest.mark.django_db
-
-
-def content(**overrides: Any) -> ReportContent:
-    body = chip_report(**overrides)
-    markings = body.pop("markings")
-    body.pop("entities")
-    return ReportContent(
-        title=body["title"],
-        summary=body["summary"],
-        category=body["category"],
-        classification=markings["classification"],
-        rel_to=markings["rel_to"],
-        orcon=markings["orcon"],
-        tlp=markings["tlp"],
-        source_reliability=body["source_reliability"],
-        info_credibility=body["info_credibility"],
-        details=body["details"],
-    )
-
-
-def details(consignee: str, serial: str, **changes: Any) -> dict[str, Any]:
-    body = chip_report()["details"]
-    body["consignee"] = {"name": consignee, "address": "1 Invented Road", "country": "SG"}
-    body["items"] = [{"model": "H100 SXM", "quantity": 480, "serials": [serial]}]
-    body["shipment_ref"] = None
-    body.update(changes)
-    return body
-
-
-@pytest.fixture
-def author(make_user: Callable[..., Any]) -> Any:
-    return make_user(role=Role.RELEASER, clearance="SECRET")
-
-
-def publish(author: Any, **overrides: Any) -> str:
-    version = create_report(author=author, content=content(**overrides), status=Status.PUBLISHED)
-    return str(version.report_id)
+__all__ = ["author"]  # a fixture
 
 
 def test_reports_sharing_a_consignee_form_one_scored_case(author: Any) -> None:
@@ -115,7 +77,7 @@ def test_api_ranks_cases_and_hides_them_above_clearance(
     scores = [row["score"] for row in high["results"]]
     assert scores == sorted(scores, reverse=True)
     assert [row["rank"] for row in high["results"]] == [1, 2, 3]
-    flagged = next(r for r in high["results"] if r["title"].startswith("480"))
+    flagged = next(r for r in high["results"] if r["title"].startswith("Apex Global FZE"))
     assert flagged["contributions"], "every score carries its explanation"
     low = client_for(Role.ANALYST, "CONFIDENTIAL").get("/api/v1/cases/").json()
     assert low["count"] == 2

@@ -298,7 +298,10 @@ def test_key_rotation_then_revocation(federation: Federation) -> None:
     wait_until(lambda: after in fed.report_ids("uk", "us"), 60, "the new-key report at uk")
     assert status(fed, "uk")["refusals"].get("us", {}) == {}, "rotation must cause no refusal"
     # Revoke the retired key: eu, newly cleared for SECRET, must refuse what it signed.
+    # Emergency revocation: the node stops using the key at once; the custodian then runs the
+    # ceremony with the offline root, whose new manifests list it revoked and are pushed.
     fed.manage("us", "federation_keys", "revoke", "--kid", old_kid, "--reason", "e2e test")
+    fed.net.ceremony("us")
     wait_until(
         lambda: old_kid in status(fed, "eu")["manifests"]["us"]["revoked"],
         30,

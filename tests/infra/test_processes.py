@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_procfile_names_web_worker_and_beat() -> None:
-    assert set(procfile_commands()) == {"web", "worker", "beat"}
+    assert set(procfile_commands()) == {"web", "worker", "scoring", "beat"}
 
 
 def test_web_serves_under_gunicorn(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Grouping reports into cases: exact keys, fuzzy names, relays, withdrawals, may_link."""
+"""Grouping reports into cases on the record linkage: relays, withdrawals, may_link, reasons."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ def test_same_serial_links_reports_and_says_why() -> None:
     assert case_sets(g) == [{"a", "b"}, {"c"}]
     link = g.cases[g.case_of["a"]].links[0]
     assert (link.a, link.b, link.reason, link.detail) == ("a", "b", "serial", "SN0001X")
+    assert link.weight >= 14
+    assert link.evidence[0].field == "serial"
 
 
 def test_consignee_name_and_country_link_but_other_countries_do_not() -> None:
@@ -96,8 +98,10 @@ def test_fuzzy_entity_names_link_but_shared_forwarders_do_not() -> None:
     )
     assert case_sets(g) == [{"a", "b"}, {"c"}]
     link = g.cases[g.case_of["a"]].links[0]
-    assert link.reason == "entity_name"
-    assert 0.85 <= link.score <= 1.0
+    # no consignee named: the suspected end user is the party the case is about
+    assert link.reason == "consignee"
+    assert link.detail == "Zhenbao Quantum Technology Co Ltd ~ Quantum Zhenbao Technology"
+    assert 0.5 <= link.score <= 1.0
 
 
 def test_relayed_copies_are_one_piece_of_evidence() -> None:
@@ -136,21 +140,28 @@ def test_latest_version_wins_and_withdrawn_reports_are_ignored() -> None:
     assert g.ignored == ("w",)
 
 
-def _secret(r: dict[str, Any]) -> bool:
-    return bool(r["markings"]["classification"] == "SECRET")
-
-
-def test_may_link_forbids_merging_across_a_marking_boundary() -> None:
-    def same_level(a: dict[str, Any], b: dict[str, Any]) -> bool:
-        return _secret(a) == _secret(b)
-
+def test_reports_of_different_classifications_are_never_one_case() -> None:
     g = group_reports(
         [
             report("a", items=items("SN-0007")),
             report("b", items=items("SN-0007"), markings={"classification": "SECRET"}),
             report("c", items=items("SN-0007")),
+        ]
+    )
+    assert case_sets(g) == [{"a", "c"}, {"b"}]
+
+
+def test_may_link_refusals_are_reported() -> None:
+    def not_b(x: dict[str, Any], y: dict[str, Any]) -> bool:
+        return "b" not in (x["id"], y["id"])
+
+    g = group_reports(
+        [
+            report("a", items=items("SN-0007")),
+            report("b", items=items("SN-0007")),
+            report("c", items=items("SN-0007")),
         ],
-        may_link=same_level,  # type: ignore[arg-type]
+        may_link=not_b,  # type: ignore[arg-type]
     )
     assert case_sets(g) == [{"a", "c"}, {"b"}]
     assert {(link.a, link.b) for link in g.refused} >= {("a", "b")}

@@ -27,6 +27,7 @@ from web.triage import Cursor, apportion, explain
 from .conftest import html
 
 SECRET_TITLE = "Zulu secret shipment to Pyongyang"
+SECRET_CASE = "Zulu Tidal Logistics"  # case titles name the consignee, not a report
 
 
 def details(consignee: str, serial: str, route: list[str], **more: Any) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def cases(make_report: Callable[..., ReportVersion]) -> dict[str, Any]:
     ours = make_report(
         title="Alpha H100 consignment via Singapore",
         details=details(
-            "Lumen Harbor Trading Pte Ltd",
+            "Alpha Lumen Harbor Trading Pte Ltd",
             "SER-A1",
             ["US", "SG", "MY", "CN"],
             red_flags=["freight_forwarder_consignee", "cash_payment"],
@@ -82,17 +83,17 @@ def cases(make_report: Callable[..., ReportVersion]) -> dict[str, Any]:
         classification="OFFICIAL",
         tlp="green",
         title="Bravo official reseller",
-        details=details("Kestrel Computing LLC", "SER-B1", ["US", "AE"]),
+        details=details("Bravo Kestrel Computing LLC", "SER-B1", ["US", "AE"]),
     )
     restricted = make_report(
         classification="RESTRICTED",
         title="Charlie restricted broker",
-        details=details("Meridian Systems Co.", "SER-C1", ["NL", "TH"]),
+        details=details("Charlie Meridian Systems Co.", "SER-C1", ["NL", "TH"]),
     )
     secret = make_report(
         classification="SECRET",
         title=SECRET_TITLE,
-        details=details("Tidal Logistics Sdn Bhd", "SER-Z1", ["KP", "RU"]),
+        details=details("Zulu Tidal Logistics Sdn Bhd", "SER-Z1", ["KP", "RU"]),
     )
     assert regroup_all() == 4
     case_of = {
@@ -125,13 +126,13 @@ def row_titles(page: str) -> list[str]:
 def test_the_queue_shows_only_cases_within_the_clearance(client_as: Any, cases: Any) -> None:
     page = html(client_as(Role.ANALYST, "CONFIDENTIAL").get("/cases/"))
     assert "3 cases." in page
-    assert SECRET_TITLE not in page
+    assert SECRET_CASE not in page
     assert f'data-case="{cases["secret"].pk}"' not in page
     assert "banner banner-confidential" in page
     assert "banner-secret" not in page
     high = html(client_as(Role.ANALYST, "SECRET").get("/cases/"))
     assert "4 cases." in high
-    assert SECRET_TITLE in high
+    assert SECRET_CASE in high
     assert high.count("banner banner-secret") == 2  # top and bottom
 
 
@@ -163,7 +164,7 @@ def test_htmx_fragments_of_the_queue_are_scoped(client_as: Any, cases: Any) -> N
     assert "<html" not in fragment
     assert 'hx-swap-oob="true"' in fragment
     assert "Alpha" in fragment
-    assert SECRET_TITLE not in fragment
+    assert SECRET_CASE not in fragment
     assert "banner-confidential" in fragment
     searched = html(client.get("/cases/", {"q": "Zulu"}, headers={"HX-Request": "true"}))
     assert "0 cases match these filters." in searched
@@ -184,8 +185,8 @@ def test_filters_narrow_the_queue(client_as: Any, cases: Any) -> None:
     alpha = cases["alpha"].title  # the title of its newest report
     assert titles(country="my") == [alpha]
     assert titles(origin="uk") == [alpha]
-    assert titles(classification="OFFICIAL") == ["Bravo official reseller"]
-    assert titles(q="charlie") == ["Charlie restricted broker"]
+    assert titles(classification="OFFICIAL") == [cases["bravo"].title]
+    assert titles(q="charlie") == [cases["charlie"].title]
     assert titles(category="military_ai") == []
     top = CaseScore.objects.order_by("-score").first()
     assert top is not None
@@ -403,14 +404,14 @@ def test_readers_without_the_analyst_role_see_no_merge_or_split(client_as: Any, 
 def two_confidential(make_report: Callable[..., ReportVersion], cases: Any) -> dict[str, Any]:
     extra = make_report(
         title="Delta confidential broker",
-        details=details("Vantage Electronics Ltd", "SER-D1", ["US", "HK"]),
+        details=details("Delta Vantage Electronics Ltd", "SER-D1", ["US", "HK"]),
     )
     regroup_all()
     return {
         "alpha": Case.objects.get(members__report_id=cases["ours"].report_id),
         "delta": Case.objects.get(members__report_id=extra.report_id),
-        "secret": Case.objects.get(title=SECRET_TITLE),
-        "bravo": Case.objects.get(title="Bravo official reseller"),
+        "secret": Case.objects.get(pk=cases["secret"].pk),
+        "bravo": Case.objects.get(pk=cases["bravo"].pk),
         "extra": extra,
     }
 
@@ -466,10 +467,10 @@ def test_merge_search_offers_only_visible_cases_at_the_same_level(
     assert "<html" not in found
     assert f'value="{delta.pk}"' in found
     assert f'value="{alpha.pk}"' not in found  # not itself
-    assert SECRET_TITLE not in found  # another level
+    assert SECRET_CASE not in found  # another level
     assert "Bravo" not in found
     by_number = html(client.get(url, {"q": f"#{delta.pk}"}))
-    assert "Delta confidential broker" in by_number
+    assert "Delta Vantage Electronics" in by_number
     ticked = client.post(f"/cases/{alpha.pk}/merge/", {"case_numbers": "", "cases": [delta.pk]})
     assert ticked.status_code == 302
     assert not Case.objects.filter(pk=delta.pk).exists()

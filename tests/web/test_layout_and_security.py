@@ -129,7 +129,9 @@ def test_form_controls_have_labels(client_as: Any, make_report: Any) -> None:
     pages += [client.get(url) for url in case_urls(make_report)]
     case_page = pages[-1]
     case_id = case_page.request["PATH_INFO"].split("/")[2]
-    candidates = client.get(f"/cases/{case_id}/merge/candidates/", {"q": "another"})
+    candidates = client.get(
+        f"/cases/{case_id}/merge/candidates/", {"q": "Invented Other"}
+    )  # a case title names its consignee
     assert 'type="checkbox" name="cases"' in html(candidates)
     pages.append(candidates)
     pages += [admin.get("/trust/partners/new/"), admin.get("/trust/keys/")]

@@ -12,9 +12,11 @@ from federation.services import keys
 
 class Command(BaseCommand):
     help = (
-        "This node's keys. init: create root/report/request keys if missing; show: list them "
-        "with the root fingerprint to give partners; rotate --use report|request; "
-        "revoke --kid KID --reason TEXT (partners are told at once)."
+        "This node's online keys (the root is offline: see key_ceremony and infra/KEYS.md). "
+        "init: make report/request keys if missing (pending until a ceremony); show: list them "
+        "with the root fingerprint to give partners; rotate --use report|request (the standby "
+        "the root vouched for becomes current); revoke --kid KID --reason TEXT (never used "
+        "again from now; the next ceremony tells partners)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,11 +47,13 @@ class Command(BaseCommand):
                     options["kid"],
                     {"reason": options["reason"]},
                 )
-                self.stdout.write(f"revoked {options['kid']}; partners are being told")
+                self.stdout.write(
+                    f"revoked {options['kid']}; run the key ceremony now to tell partners"
+                )
             elif action == "fingerprint":
                 self.stdout.write(keys.root_fingerprint())
                 return
-        except (ValueError, OwnKey.DoesNotExist) as exc:
+        except (ValueError, OwnKey.DoesNotExist, keys.KeyNotAuthorised) as exc:
             raise CommandError(str(exc)) from None
         for row in OwnKey.objects.order_by("use", "status"):
             self.stdout.write(f"{row.use:8} {row.status:8} {row.kid}")

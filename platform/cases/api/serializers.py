@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from cases.models import Case
+from cases.models import CLOSED_STATUSES, Case, CaseNote, CaseStatus
 from core.markings import Classification
 
 
@@ -19,6 +19,7 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
     )
     config_version = serializers.CharField(source="scored.config_version")
     scored_at = serializers.DateTimeField(source="scored.scored_at")
+    assignee = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
@@ -37,7 +38,16 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
             "latest_event",
             "config_version",
             "scored_at",
+            "status",
+            "assignee",
+            "disposition_reason",
+            "flagged",
+            "created_at",
+            "changed_at",
         ]
+
+    def get_assignee(self, case: Case) -> str | None:
+        return case.assignee.get_username() if case.assignee_id and case.assignee else None
 
     def get_classification(self, case: Case) -> str:
         return Classification(case.classification).name
@@ -50,9 +60,13 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
 class CaseDetailSerializer(CaseSerializer):
     links = serializers.JSONField()
     reports = serializers.SerializerMethodField()
+    merged_from = serializers.SerializerMethodField(help_text="ids that now redirect here")
 
     class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "links", "reports"]
+        fields = [*CaseSerializer.Meta.fields, "links", "reports", "merged_from"]
+
+    def get_merged_from(self, case: Case) -> list[int]:
+        return sorted(case.redirects.values_list("old_id", flat=True))
 
     def get_reports(self, case: Case) -> list[dict[str, Any]]:
         reports = self.context["reports"]
@@ -76,3 +90,35 @@ class MergeSerializer(serializers.Serializer[dict[str, Any]]):
 
 class SplitSerializer(serializers.Serializer[dict[str, Any]]):
     reports = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
+
+
+class StatusSerializer(serializers.Serializer[dict[str, Any]]):
+    status = serializers.ChoiceField(choices=CaseStatus.values)
+    reason = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=2000,
+        help_text="required when the status closes the case",
+    )  # fmt: skip
+
+
+class DisposeSerializer(serializers.Serializer[dict[str, Any]]):
+    outcome = serializers.ChoiceField(choices=[str(s) for s in CLOSED_STATUSES])
+    reason = serializers.CharField(max_length=2000)
+
+
+class AssignSerializer(serializers.Serializer[dict[str, Any]]):
+    assignee = serializers.IntegerField(min_value=1, allow_null=True, help_text="a user id")
+
+
+class NoteSerializer(serializers.Serializer[dict[str, Any]]):
+    text = serializers.CharField(max_length=5000)
+
+
+class CaseNoteSerializer(serializers.ModelSerializer[CaseNote]):
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseNote
+        fields = ["id", "author", "text", "created_at"]
+
+    def get_author(self, note: CaseNote) -> str | None:
+        return note.author.get_username() if note.author else None

@@ -4,23 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponsePermanentRedirect
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import selectors, services
+from cases.models import Case, CaseStatus
 from reports.models import Category
 
-from .serializers import CaseDetailSerializer, CaseSerializer, MergeSerializer, SplitSerializer
+from .serializers import (
+    AssignSerializer,
+    CaseDetailSerializer,
+    CaseNoteSerializer,
+    CaseSerializer,
+    DisposeSerializer,
+    MergeSerializer,
+    NoteSerializer,
+    SplitSerializer,
+    StatusSerializer,
+)
 
 
 class CaseFilterSerializer(serializers.Serializer[dict[str, Any]]):
     category = serializers.ChoiceField(choices=[*Category.values, "mixed"], required=False)
+    status = serializers.ChoiceField(choices=CaseStatus.values, required=False)
+    assignee = serializers.CharField(
+        required=False, max_length=150, help_text="a username, or 'me', or 'none'"
+    )
     country = serializers.RegexField(r"^[A-Z]{2}$", required=False)
     origin = serializers.RegexField(r"^[a-z]{2,8}$", required=False)
     min_score = serializers.FloatField(min_value=0, max_value=100, required=False)
@@ -33,10 +50,24 @@ def _case_or_404(request: Request, case_id: int) -> Any:
     return case
 
 
-def _user(request: Request) -> User:
-    if not isinstance(request.user, User):
-        raise PermissionDenied("sign in first")
-    return request.user
+def _detail(request: Request, case: Case) -> dict[str, Any]:
+    fresh = selectors.case_with_workflow(request.user, case.pk) or case
+    reports = list(selectors.case_reports(request.user, fresh))
+    return dict(CaseDetailSerializer(fresh, context={"reports": reports}).data)
+
+
+def _service_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(getattr(exc, "message_dict", {"detail": exc.messages}))
+
+
+def _call(request: Request, action: Any, *args: Any) -> Any:
+    """A case service, its refusals as API errors (400 with the field, 404, 403)."""
+    try:
+        return action(request.user, *args)
+    except DjangoValidationError as exc:
+        raise _service_errors(exc) from None
+    except Case.DoesNotExist:
+        raise NotFound("no case with that id") from None
 
 
 class CaseListView(APIView):
@@ -45,7 +76,7 @@ class CaseListView(APIView):
         filters = CaseFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.ranked_cases(
-            request.user, selectors.CaseFilters(**filters.validated_data)
+            request.user, selectors.filters_for(request.user, **filters.validated_data)
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(queryset, request, view=self) or []
@@ -59,10 +90,16 @@ class CaseListView(APIView):
 
 class CaseDetailView(APIView):
     @extend_schema(responses=CaseDetailSerializer)
-    def get(self, request: Request, version: str, case_id: int) -> Response:
-        case = _case_or_404(request, case_id)
-        reports = list(selectors.case_reports(request.user, case))
-        return Response(CaseDetailSerializer(case, context={"reports": reports}).data)
+    def get(self, request: Request, version: str, case_id: int) -> Any:
+        case = selectors.visible_cases(request.user).filter(pk=case_id).first()
+        if case is None:
+            moved = selectors.redirected_case(request.user, case_id)
+            if moved is not None:  # merged into another case: follow the reports
+                return HttpResponsePermanentRedirect(
+                    reverse("case-detail", kwargs={"version": version, "case_id": moved})
+                )
+            raise NotFound("no case with that id")
+        return Response(_detail(request, case))
 
 
 class CaseMergeView(APIView):
@@ -72,12 +109,8 @@ class CaseMergeView(APIView):
         body = MergeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         others = [_case_or_404(request, other).pk for other in body.validated_data["cases"]]
-        try:
-            merged = services.merge_cases([case.pk, *others], _user(request))
-        except ValueError as exc:
-            raise serializers.ValidationError({"cases": [str(exc)]}) from None
-        reports = list(selectors.case_reports(request.user, merged))
-        return Response(CaseDetailSerializer(merged, context={"reports": reports}).data)
+        merged = _call(request, services.merge_cases, [case.pk, *others])
+        return Response(_detail(request, merged))
 
 
 class CaseSplitView(APIView):
@@ -86,16 +119,57 @@ class CaseSplitView(APIView):
         case = _case_or_404(request, case_id)
         body = SplitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            parts = services.split_case(
-                case.pk, [str(r) for r in body.validated_data["reports"]], _user(request)
-            )
-        except ValueError as exc:
-            raise serializers.ValidationError({"reports": [str(exc)]}) from None
-        data = [
-            CaseDetailSerializer(
-                part, context={"reports": list(selectors.case_reports(request.user, part))}
-            ).data
-            for part in parts
-        ]
-        return Response(data, status=status.HTTP_200_OK)
+        parts = _call(
+            request,
+            services.split_case,
+            case.pk,
+            [str(r) for r in body.validated_data["reports"]],
+        )
+        return Response([_detail(request, part) for part in parts], status=status.HTTP_200_OK)
+
+
+class CaseStatusView(APIView):
+    @extend_schema(request=StatusSerializer, responses=CaseDetailSerializer)
+    def post(self, request: Request, version: str, case_id: int) -> Response:
+        body = StatusSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data["status"] in ("closed_confirmed", "closed_dismissed"):
+            case = _call(request, services.dispose_case, case_id, data["status"], data["reason"])
+        else:
+            case = _call(request, services.set_case_status, case_id, data["status"])
+        return Response(_detail(request, case))
+
+
+class CaseDisposeView(APIView):
+    @extend_schema(request=DisposeSerializer, responses=CaseDetailSerializer)
+    def post(self, request: Request, version: str, case_id: int) -> Response:
+        body = DisposeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        case = _call(request, services.dispose_case, case_id, data["outcome"], data["reason"])
+        return Response(_detail(request, case))
+
+
+class CaseAssignView(APIView):
+    @extend_schema(request=AssignSerializer, responses=CaseDetailSerializer)
+    def post(self, request: Request, version: str, case_id: int) -> Response:
+        body = AssignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = _call(request, services.assign_case, case_id, body.validated_data["assignee"])
+        return Response(_detail(request, case))
+
+
+class CaseNotesView(APIView):
+    @extend_schema(responses=CaseNoteSerializer(many=True))
+    def get(self, request: Request, version: str, case_id: int) -> Response:
+        case = _case_or_404(request, case_id)
+        notes = selectors.case_notes(request.user, case)
+        return Response(CaseNoteSerializer(notes, many=True).data)
+
+    @extend_schema(request=NoteSerializer, responses=CaseNoteSerializer)
+    def post(self, request: Request, version: str, case_id: int) -> Response:
+        body = NoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        note = _call(request, services.add_case_note, case_id, body.validated_data["text"])
+        return Response(CaseNoteSerializer(note).data, status=status.HTTP_201_CREATED)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,13 +15,13 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.selectors import clearance_of
 from audit.services import record
 from cases import selectors
+from cases import services as case_services
 from cases.models import Case, CaseOverride, CaseScore
 from core.markings import Classification, Marking
 from core.selectors import this_node
 from federation.selectors import provenance_of
 from reports.models import Category, Report, ReportVersion
 
-from .. import services as web_services
 from ..access import AUTHORS, READERS, current_user, has_role, role_required
 from ..case_charts import (
     ContributionBar,
@@ -44,6 +44,10 @@ LINK_REASONS = {
     "organisation": "Same organisation",
     "entity_name": "Similar entity name",
 }
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _clearance(request: HttpRequest) -> Classification:
@@ -364,12 +368,12 @@ def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
             form.add_error("case_numbers", f"No case {listed} that you may see")
         else:
             try:
-                kept = web_services.merge_cases(
-                    user=current_user(request), into=case, others=numbers
-                )
+                kept = case_services.merge_cases(current_user(request), [case.pk, *numbers])
             except ValidationError as exc:
-                for problem in exc.message_dict.get("case_numbers", []):
-                    form.add_error("case_numbers", problem)
+                for problem in exc.message_dict.get("cases", []):
+                    form.add_error("case_numbers", _sentence(problem))
+            except PermissionDenied as exc:
+                form.add_error("case_numbers", _sentence(str(exc).partition(": ")[2] or str(exc)))
             else:
                 merged = ", ".join(f"#{n}" for n in numbers)
                 messages.success(
@@ -390,12 +394,12 @@ def case_split(request: HttpRequest, case_id: int) -> HttpResponse:
     if form.is_valid():
         moving = sorted(form.cleaned_data["reports"])
         try:
-            staying, moved = web_services.split_case(
-                user=current_user(request), case=case, report_ids=moving
-            )
+            staying, moved = case_services.split_case(current_user(request), case.pk, moving)
         except ValidationError as exc:
             for problem in exc.message_dict.get("reports", []):
                 form.add_error("reports", problem)
+        except PermissionDenied as exc:
+            form.add_error("reports", _sentence(str(exc).partition(": ")[2] or str(exc)))
         else:
             noun = "report was" if len(moving) == 1 else "reports were"
             messages.success(

@@ -304,7 +304,11 @@ def key_rotate(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Only report and request keys rotate online.")
         return redirect("web:keys")
-    new = services.rotate_key(user=current_user(request), use=form.cleaned_data["use"])
+    try:
+        new = services.rotate_key(user=current_user(request), use=form.cleaned_data["use"])
+    except ValueError as exc:  # no standby key yet: the root must vouch for one first
+        messages.error(request, str(exc))
+        return redirect("web:keys")
     messages.success(request, f"New {new.use} key {new.kid}; the old one is retired.")
     return redirect("web:keys")
 
@@ -325,7 +329,9 @@ def key_revoke(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("web:keys")
-    messages.success(request, f"{row.kid} revoked; partners are told now.")
+    messages.success(
+        request, f"{row.kid} revoked: no longer used; run the key ceremony now to tell partners."
+    )
     return redirect("web:keys")
 
 
