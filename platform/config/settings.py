@@ -150,6 +150,7 @@ INSTALLED_APPS = [
     "cases",
     "interop",
     "search",
+    "notifications",
     "django_htmx",
     "audit",
     "web",
@@ -338,6 +339,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "cases-regroup": {"task": "cases.tasks.regroup_all_task", "schedule": 86400.0},
     # Saved STIX pulls from other TAXII 2.1 servers; each source has its own interval.
     "interop-pull": {"task": "interop.tasks.pull_due_sources", "schedule": 60.0},
+    # Watches and operational events: computed from durable state, never in a request.
+    "notifications": {"task": "notifications.tasks.compute_and_send", "schedule": 30.0},
 }
 # Heartbeats to every queue prove to /readyz and /metrics that beat and each worker pool run.
 for _queue in ("default", "federation", "scoring"):
@@ -347,6 +350,12 @@ for _queue in ("default", "federation", "scoring"):
         "args": (_queue,),
         "options": {"queue": _queue, "expires": 30},
     }
+
+# Notifications by e-mail go through Django's SMTP backend to this relay.
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "allied-exchange@localhost")
 
 # Delivery retries: exponential backoff with jitter per partner, then a dead letter.
 FEDERATION_BATCH_SIZE = env_int("FEDERATION_BATCH_SIZE", 100, minimum=1)

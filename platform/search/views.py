@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from accounts.selectors import clearance_of
 from core.markings import Classification
+from notifications.selectors import watch_for
 from reports.models import Category, EntityRole, Report, Status
 from reports.selectors import ReportFilters
 from web.access import READERS, role_required
@@ -68,6 +69,7 @@ def entity_page(request: HttpRequest, entity_id: int) -> HttpResponse:
             "profile": profile,
             "roles": [(EntityRole(role).label, count) for role, count in profile.roles],
             "banner": page_banner(levels),
+            "watching": watch_for(request.user, "entity", str(entity_id)) is not None,
         },
     )
 

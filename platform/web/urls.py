@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from notifications import views as notification_views
 from search import views as search_views
 
 from .views import audit, auth, cases, charts, editor, home, reports, static, trust
@@ -31,6 +32,16 @@ urlpatterns = [
     path("search/", search_views.search_page, name="search"),
     path("search.csv", search_views.search_csv, name="search-csv"),
     path("entities/<int:entity_id>/", search_views.entity_page, name="entity"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/count/", notification_views.notification_count, name="notification-count"),
+    path("notifications/read/", notification_views.notification_read, name="notification-read"),
+    path(
+        "notifications/settings/",
+        notification_views.notification_settings,
+        name="notification-settings",
+    ),
+    path("watches/", notification_views.watch_create, name="watch-create"),
+    path("watches/<int:watch_id>/delete/", notification_views.watch_delete, name="watch-delete"),
     path("reports/new/", editor.report_new, name="report-new"),
     path("reports/preview/", editor.release_preview_fragment, name="report-preview"),
     path("reports/chip-verdict/", editor.chip_verdict_fragment, name="chip-verdict"),

@@ -9,6 +9,7 @@ from accounts.models import Role
 from accounts.selectors import profile_of
 from core.markings import Classification
 from core.selectors import this_node
+from notifications.selectors import unread_count
 
 from ..access import fully_signed_in
 
@@ -43,6 +44,7 @@ def nav(context: template.Context) -> dict[str, Any]:
         "clearance": Classification(profile.clearance).name if profile else "",
         "node": this_node(),
         "csrf_token": context.get("csrf_token"),
+        "unread": unread_count(request.user) if signed_in else 0,
     }
 
 

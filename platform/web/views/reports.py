@@ -146,6 +146,11 @@ def _entity_ids(links: list[Any]) -> dict[str, int]:
     return {link.entity.normalized_name: link.entity_id for link in links}
 
 
+def _identifiers(report: Report) -> list[str]:
+    document = getattr(report, "search_document", None)
+    return list(document.identifiers) if document is not None else []
+
+
 def _visible_report(request: HttpRequest, report_id: uuid.UUID) -> Report:
     report = selectors.get_report(request.user, report_id)
     if report is None:
@@ -173,6 +178,7 @@ def _detail_context(
         "details": _details_view(shown),
         "entities": entities,
         "entity_ids": _entity_ids(entities),
+        "identifiers": _identifiers(report)[:10],
         "related": search_selectors.related_reports(request.user, report)
         if shown.version == report.current_version
         else [],
