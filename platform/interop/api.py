@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 from django.http import HttpResponse, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +21,14 @@ from .stix.imports import BundleError
 
 STIX_MEDIA = "application/stix+json;version=2.1"
 
+# A STIX bundle and the import summaries are free-form JSON objects in the schema: their shape is
+# STIX 2.1's own (see the README), not a DRF serializer's.
+_bundle_schema = extend_schema(responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+_import_schema = extend_schema(
+    request=OpenApiTypes.OBJECT,
+    responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+)
+
 
 def _bundle_response(bundle: dict[str, Any], request: Request, name: str) -> HttpResponse:
     response = JsonResponse(bundle, content_type=STIX_MEDIA)
@@ -27,6 +37,7 @@ def _bundle_response(bundle: dict[str, Any], request: Request, name: str) -> Htt
     return response
 
 
+@_bundle_schema
 class ReportStixView(APIView):
     """GET: the report's current version as a STIX 2.1 bundle, with its markings."""
 
@@ -39,6 +50,7 @@ class ReportStixView(APIView):
         return _bundle_response(bundle, request, f"report-{report_id}")
 
 
+@_bundle_schema
 class CaseStixView(APIView):
     """GET: the case as a STIX `grouping` with the reports in it you may see."""
 
@@ -58,6 +70,7 @@ def _result(result: services.ImportResult) -> dict[str, Any]:
     }
 
 
+@_import_schema
 class ImportView(APIView):
     """POST a STIX 2.1 bundle: it becomes local drafts marked as imported; a bad bundle is
     refused whole naming the object and the field."""
@@ -74,6 +87,7 @@ class ImportView(APIView):
         return Response(_result(result), status=code)
 
 
+@_bundle_schema
 class ImportDetailView(APIView):
     """GET: one import, with every object it brought, mapped to a draft or kept as received."""
 
@@ -120,6 +134,7 @@ class PullSourceSerializer(serializers.Serializer[PullSource]):
     )
 
 
+@extend_schema(request=PullSourceSerializer, responses={201: OpenApiTypes.OBJECT})
 class PullSourceView(APIView):
     """POST: save a pull schedule for a collection of another TAXII 2.1 server."""
 
@@ -133,6 +148,7 @@ class PullSourceView(APIView):
         )
 
 
+@_import_schema
 class PullNowView(APIView):
     """POST: pull a saved source now (its owner only)."""
 
