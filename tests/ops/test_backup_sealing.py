@@ -34,7 +34,7 @@ def test_what_is_sealed_opens_unchanged(size: int) -> None:
     data = os.urandom(size)
     blob = _sealed(data)
     # Plaintext does not show through; a prefix shorter than 16 bytes could occur in the
-    # ciphertext by chance (one byte does in about one run in ten), so only long ones are looked for.
+    # ciphertext by chance (one byte does about one run in ten): only long ones are looked for.
     assert size < 16 or data[:16] not in blob
     assert _open(blob) == data
 
