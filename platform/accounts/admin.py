@@ -1,22 +1,21 @@
+"""Profiles (role, clearance) are changed in the trust console through the accounts services,
+never in the admin. Sign-in throttles and second-factor devices are shown read-only here;
+unlocking and resetting a second factor are trust-console actions (audited)."""
+
 from django.contrib import admin
 
-from .models import LoginThrottle, Profile, TOTPDevice
+from core.adminsite import ReadOnlyAdmin
 
-
-@admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin[Profile]):
-    list_display = ("user", "role", "clearance")
-    list_filter = ("role", "clearance")
-    search_fields = ("user__username",)
+from .models import LoginThrottle, TOTPDevice
 
 
 @admin.register(LoginThrottle)
-class LoginThrottleAdmin(admin.ModelAdmin[LoginThrottle]):
+class LoginThrottleAdmin(ReadOnlyAdmin[LoginThrottle]):
     list_display = ("username", "failures", "locked_until", "last_failure_at")
     search_fields = ("username",)
 
 
 @admin.register(TOTPDevice)
-class TOTPDeviceAdmin(admin.ModelAdmin[TOTPDevice]):
+class TOTPDeviceAdmin(ReadOnlyAdmin[TOTPDevice]):
     list_display = ("user", "confirmed", "created_at", "confirmed_at")
     exclude = ("secret",)

@@ -132,7 +132,7 @@ else:
     REDIS_URL = f"{_services.redis_url_base}/{_redis_db}"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.adminsite.NodeAdminConfig",  # the admin, read-only and for trust administrators
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -257,6 +257,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
+    # JSON only: the browsable API would render classified reports as HTML outside the web
+    # UI's CSP and banners. Analysts browse in the web UI; the API is documented at /api/docs/.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,8 +1,9 @@
 from django.contrib import admin
 
+from .adminsite import ReadOnlyAdmin
 from .models import NodeIdentity
 
 
 @admin.register(NodeIdentity)
-class NodeIdentityAdmin(admin.ModelAdmin[NodeIdentity]):
+class NodeIdentityAdmin(ReadOnlyAdmin[NodeIdentity]):
     list_display = ("code", "name", "groups", "updated_at")

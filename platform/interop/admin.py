@@ -1,9 +1,15 @@
+"""TAXII collections, imports and pull sources. Collections are defined here by a trust
+administrator through `interop.services.define_collection` (audited); the rest is read-only
+(pull sources are saved through the API as the analyst whose clearance the drafts take)."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+
+from core.adminsite import ReadOnlyAdmin, may_use_admin
 
 from . import services
 from .models import ImportRun, PullSource, TaxiiCollection
@@ -14,8 +20,9 @@ RULES = ("description", "alias", "can_read", "can_write", "max_classification", 
 
 
 @admin.register(TaxiiCollection)
-class TaxiiCollectionAdmin(admin.ModelAdmin[TaxiiCollection]):
-    """Collections are defined here by a trust administrator, through the service (audited)."""
+class TaxiiCollectionAdmin(ReadOnlyAdmin[TaxiiCollection]):
+    """A trust administrator defines a collection here, through the service (audited); a
+    collection is never edited afterwards (clients may have paged it under its filter)."""
 
     list_display = ("title", "can_read", "can_write", "filter_shown")
     fields = ("title", *RULES)
@@ -24,8 +31,8 @@ class TaxiiCollectionAdmin(admin.ModelAdmin[TaxiiCollection]):
     def filter_shown(self, obj: TaxiiCollection) -> str:
         return describe_filter(obj)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return may_use_admin(request)
 
     def save_model(
         self, request: HttpRequest, obj: TaxiiCollection, form: Any, change: bool
@@ -39,18 +46,12 @@ class TaxiiCollectionAdmin(admin.ModelAdmin[TaxiiCollection]):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin[ImportRun]):
+class ImportRunAdmin(ReadOnlyAdmin[ImportRun]):
     list_display = ("pk", "source", "object_count", "new_objects", "reports_created", "created_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(PullSource)
-class PullSourceAdmin(admin.ModelAdmin[PullSource]):
+class PullSourceAdmin(ReadOnlyAdmin[PullSource]):
     list_display = (
         "name",
         "collection_url",
@@ -60,6 +61,3 @@ class PullSourceAdmin(admin.ModelAdmin[PullSource]):
         "last_result",
     )
     exclude = ("secret",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # saved through the API as the analyst whose clearance the drafts take

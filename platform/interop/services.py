@@ -170,7 +170,7 @@ def project_now(versions: Sequence[ReportVersion]) -> None:
 
 def _require_trust_admin(user: User) -> None:
     profile = profile_of(user)
-    if not (user.is_superuser or (profile and profile.role == Role.TRUST_ADMIN)):
+    if not (profile and profile.role == Role.TRUST_ADMIN):
         raise PermissionDenied("defining TAXII collections needs the trust administrator role")
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import segno
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -199,6 +200,9 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 def admin_login_redirect(request: HttpRequest) -> HttpResponse:
-    """The Django admin signs in through the web UI, so it gets the second factor too."""
+    """The Django admin signs in through the web UI, so it gets the second factor too. Someone
+    already signed in whom the admin still turned away is refused, not sent round again."""
+    if fully_signed_in(request):
+        raise PermissionDenied("the admin is open to trust administrators with staff access only")
     target = request.GET.get("next") or reverse("admin:index")
     return HttpResponseRedirect(f"{reverse('web:login')}?{urlencode({'next': target})}")

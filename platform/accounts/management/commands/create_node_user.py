@@ -20,7 +20,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--clearance", default="OFFICIAL", choices=[c.name for c in Classification]
         )
-        parser.add_argument("--staff", action="store_true", help="may use the Django admin")
+        parser.add_argument(
+            "--staff",
+            action="store_true",
+            help="may open the read-only admin (trust administrators only)",
+        )
         parser.add_argument("--token", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -31,7 +35,6 @@ class Command(BaseCommand):
                 role=options["role"],
                 clearance=Classification[options["clearance"]],
                 is_staff=options["staff"],
-                is_superuser=options["staff"],
             )
         except (ValueError, Exception) as exc:
             raise CommandError(str(exc)) from None

@@ -40,7 +40,6 @@ class Command(BaseCommand):
                     role=role,
                     clearance=clearance,
                     is_staff=staff,
-                    is_superuser=staff,
                 )
         author = User.objects.get(username=f"{node}.releaser")
         if Report.objects.filter(origin=node).exists():

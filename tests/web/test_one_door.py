@@ -1,0 +1,258 @@
+"""One door: every mutation gives the same answer and leaves the same audit entry whichever
+door it comes through (web UI, analyst API), for every role and clearance; the Django admin is
+not a door at all.
+
+The expected answer comes from one table of rules below, not from either door, so a door that
+skips the role check, the clearance check or the audit entry fails its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from audit.models import AuditEntry
+from cases.models import Case, CaseStatus
+from cases.services import drain_pending
+from core.markings import Classification
+from federation.models import Partner, PartnerPolicy
+from reports.models import Report, ReportVersion
+from tests.conftest import chip_report
+
+from .conftest import add_partner, signed_in
+from .test_editor import form
+
+pytestmark = pytest.mark.django_db
+
+ROLES = (Role.ANALYST, Role.RELEASER, Role.AUDITOR, Role.TRUST_ADMIN)
+CLEARANCES = ("OFFICIAL", "SECRET")
+DOORS = ("web", "api")
+AUTHORS = {Role.ANALYST, Role.RELEASER}
+
+
+@dataclass(frozen=True)
+class World:
+    """What the mutations act on: two SECRET cases of one report each."""
+
+    case_a: int
+    case_b: int
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    audit_action: str
+    allowed: Callable[[str, str], bool]
+    hidden: Callable[[str, str], bool]  # the target is above the clearance: "not found"
+    changed: Callable[[World], bool]
+    send: Callable[[str, Any, World], int]  # door, client, world -> HTTP status
+
+
+def _secret_case(make_report: Any, consignee: str, serial: str) -> int:
+    version: ReportVersion = make_report(
+        classification="SECRET",
+        details={
+            "items": [{"model": "H100 SXM", "quantity": 480, "serials": [serial]}],
+            "consignee": {"name": consignee, "country": "SG"},
+            "route": ["US", "SG"],
+        },
+    )
+    drain_pending()
+    return Case.objects.get(members__report_id=version.report_id).pk
+
+
+def _official_body(**overrides: Any) -> dict[str, Any]:
+    body = chip_report(**overrides)
+    body["markings"]["classification"] = "OFFICIAL"
+    return body
+
+
+def _send_draft(door: str, client: Any, world: World) -> int:
+    if door == "api":
+        return int(client.post("/api/v1/reports/", _official_body(), format="json").status_code)
+    return int(client.post("/reports/new/", form(classification="OFFICIAL")).status_code)
+
+
+def _send_publish(door: str, client: Any, world: World) -> int:
+    if door == "api":
+        body = _official_body(status="published")
+        return int(client.post("/api/v1/reports/", body, format="json").status_code)
+    page = form(classification="OFFICIAL", _action="publish")
+    return int(client.post("/reports/new/", page).status_code)
+
+
+def _send_status(door: str, client: Any, world: World) -> int:
+    path = {"api": f"/api/v1/cases/{world.case_a}/status/", "web": f"/cases/{world.case_a}/status/"}
+    if door == "api":
+        return int(client.post(path[door], {"status": "escalated"}, format="json").status_code)
+    return int(client.post(path[door], {"status": "escalated"}).status_code)
+
+
+def _send_merge(door: str, client: Any, world: World) -> int:
+    if door == "api":
+        body = {"cases": [world.case_b]}
+        answer = client.post(f"/api/v1/cases/{world.case_a}/merge/", body, format="json")
+        return int(answer.status_code)
+    answer = client.post(f"/cases/{world.case_a}/merge/", {"case_numbers": str(world.case_b)})
+    return int(answer.status_code)
+
+
+def _author_cleared_to_secret(role: str, clearance: str) -> bool:
+    return role in AUTHORS and clearance == "SECRET"
+
+
+def _secret_hidden(role: str, clearance: str) -> bool:
+    return clearance != "SECRET"
+
+
+MUTATIONS = {
+    m.name: m
+    for m in (
+        Mutation(
+            "report.draft",
+            "report.draft",
+            allowed=lambda role, clearance: role in AUTHORS,
+            hidden=lambda role, clearance: False,
+            changed=lambda world: Report.objects.filter(classification=1).exists(),
+            send=_send_draft,
+        ),
+        Mutation(
+            "report.publish",
+            "report.publish",
+            allowed=lambda role, clearance: role == Role.RELEASER,
+            hidden=lambda role, clearance: False,
+            changed=lambda world: Report.objects.filter(classification=1).exists(),
+            send=_send_publish,
+        ),
+        Mutation(
+            "case.status",
+            "case.status",
+            allowed=_author_cleared_to_secret,
+            hidden=_secret_hidden,
+            changed=lambda world: Case.objects.get(pk=world.case_a).status == CaseStatus.ESCALATED,
+            send=_send_status,
+        ),
+        Mutation(
+            "case.merge",
+            "case.merge",
+            allowed=_author_cleared_to_secret,
+            hidden=_secret_hidden,
+            changed=lambda world: not Case.objects.filter(pk=world.case_b).exists(),
+            send=_send_merge,
+        ),
+    )
+}
+
+
+def _client(door: str, user: Any) -> Any:
+    if door == "web":
+        return signed_in(user)
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _expected(mutation: Mutation, role: str, clearance: str) -> str:
+    # The role is checked before the target is looked up: an auditor is refused, not told
+    # whether a case exists.
+    if role not in AUTHORS and mutation.name.startswith("case."):
+        return "refused"
+    if mutation.hidden(role, clearance):
+        return "not_found"
+    return "done" if mutation.allowed(role, clearance) else "refused"
+
+
+def _observed(status: int, changed: bool) -> str:
+    if changed:
+        return "done"
+    if status == 404:
+        return "not_found"
+    assert status in (400, 403), f"an unchanged outcome must be a refusal, got HTTP {status}"
+    return "refused"
+
+
+@pytest.mark.parametrize("door", DOORS)
+@pytest.mark.parametrize("clearance", CLEARANCES)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_every_door_gives_the_same_answer_and_audit_entry(
+    name: str, role: str, clearance: str, door: str, make_report: Any, make_web_user: Any
+) -> None:
+    mutation = MUTATIONS[name]
+    world = World(
+        _secret_case(make_report, "Lumen Harbor Trading Pte Ltd", "DOOR-0001"),
+        _secret_case(make_report, "Invented Quay Components Sdn Bhd", "DOOR-0002"),
+    )
+    user = make_web_user(role, clearance)
+    client = _client(door, user)  # signing in is audited too: count from here
+    before = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    status = mutation.send(door, client, world)
+
+    expected = _expected(mutation, role, clearance)
+    assert _observed(status, mutation.changed(world)) == expected
+    actions = list(AuditEntry.objects.filter(seq__gt=before).values_list("action", flat=True))
+    wanted = {"done": [mutation.audit_action], "refused": ["refused"], "not_found": []}[expected]
+    assert actions == wanted
+
+
+# --- the Django admin: a read-only technical window, never a door around the services -------
+
+
+def _staff(make_web_user: Any, role: str, clearance: str) -> Any:
+    user = make_web_user(role, clearance)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return user
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_admin_shows_no_content_and_changes_nothing(
+    role: str, make_report: Any, make_web_user: Any
+) -> None:
+    add_partner("nz", ceiling="RESTRICTED")
+    make_report(classification="SECRET", title="Invented SECRET consignment")
+    client: Client = signed_in(_staff(make_web_user, role, "OFFICIAL"))
+    partner = Partner.objects.get(code="nz")
+    index = client.get("/admin/")
+    if role == Role.TRUST_ADMIN:
+        assert index.status_code == 200
+        assert b"Partner" in index.content
+    else:
+        refused = client.get("/admin/", follow=True)
+        assert refused.status_code == 403, "only a trust administrator may open the admin"
+    for path in ("/admin/reports/report/", "/admin/audit/auditentry/", "/admin/cases/case/"):
+        assert client.get(path, follow=True).status_code in (403, 404), path
+    change = client.post(
+        f"/admin/federation/partner/{partner.pk}/change/",
+        {"code": "nz", "name": "New Zealand", "status": "active", "base_url": "https://x"},
+    )
+    assert change.status_code in (302, 403)
+    assert PartnerPolicy.objects.get(partner=partner).ceiling == Classification.RESTRICTED
+    assert Partner.objects.get(pk=partner.pk).base_url == partner.base_url
+    for path in ("/admin/", "/admin/federation/partner/", "/admin/federation/refusal/"):
+        assert b"Invented SECRET consignment" not in client.get(path, follow=True).content
+
+
+def test_the_admin_needs_both_sign_in_factors(make_web_user: Any) -> None:
+    user = _staff(make_web_user, Role.TRUST_ADMIN, "SECRET")
+    client = Client()
+    client.force_login(user)  # password only: no second factor in the session
+    assert client.get("/admin/").status_code == 302
+
+
+def test_staff_accounts_are_never_superusers(db: Any) -> None:
+    call_command(
+        "create_node_user", "invented.admin", "--role", Role.TRUST_ADMIN, "--staff",
+        "--password", "correct horse battery staple",
+    )  # fmt: skip
+    from django.contrib.auth.models import User
+
+    made = User.objects.get(username="invented.admin")
+    assert made.is_staff
+    assert not made.is_superuser
