@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 
 from core.markings import Classification
 from core.selectors import this_node
-from reports.models import Category, Report
+from reports.models import Category, Report, ReportVersion
 
 from .models import Delivery, Envelope, Partner, PartnerManifest, PartnerPolicy, PartnerStatus
 from .policy import Policy, Release
@@ -113,19 +113,27 @@ def active_partners() -> list[Partner]:
     )
 
 
-def provenance_of(report: Report) -> dict[str, Any]:
-    """Signature status and path of every release of `report` held here."""
-    return provenances_of([report])[str(report.pk)]
+def provenance_of(report: Report, clearance: int) -> dict[str, Any]:
+    """Signature status and path of every release of `report` held here whose version the
+    reader (cleared to `clearance`) may see: a release of a version above it is not shown,
+    not even its digest, key or recipients."""
+    return provenances_of([report], clearance)[str(report.pk)]
 
 
-def provenances_of(reports: Sequence[Report]) -> dict[str, dict[str, Any]]:
+def provenances_of(reports: Sequence[Report], clearance: int) -> dict[str, dict[str, Any]]:
     """`provenance_of` for many reports in a constant number of queries (three, however many
     reports and releases: the case page shows every member's)."""
+    seen_version = ReportVersion.objects.filter(
+        report_id=OuterRef("report_id"),
+        version=OuterRef("local_version"),
+        classification__lte=clearance,
+    )
     deliveries = Prefetch(
         "deliveries", queryset=Delivery.objects.select_related("partner").order_by("partner_id")
     )
     envelopes = (
         Envelope.objects.filter(report__in=[r.pk for r in reports])
+        .filter(Exists(seen_version))
         .order_by("report_id", "ver")
         .prefetch_related("receipts", deliveries)
     )

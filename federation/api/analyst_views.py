@@ -12,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import clearance_of
+from audit.services import record_read
 from federation.selectors import provenance_of
 from reports.selectors import get_report
 
@@ -26,5 +28,6 @@ class ProvenanceView(APIView):
         report = get_report(request.user, parsed)
         if report is None:
             raise NotFound("no report with that id")
-        data: dict[str, Any] = provenance_of(report)
+        data: dict[str, Any] = provenance_of(report, int(clearance_of(request.user) or 0))
+        record_read(request.user, "report.provenance", str(report.pk), report.classification)
         return Response(data)

@@ -22,6 +22,15 @@ def clearance_of(user: AbstractBaseUser | AnonymousUser) -> Classification | Non
     return Classification(profile.clearance) if profile else None
 
 
+AUTHOR_ROLES = (Role.ANALYST, Role.RELEASER)
+"""Who writes reports and changes cases; auditors and trust administrators only read them."""
+
+
+def may_author(user: AbstractBaseUser | AnonymousUser) -> bool:
+    profile = profile_of(user)
+    return bool(profile and profile.role in AUTHOR_ROLES)
+
+
 def may_publish(user: AbstractBaseUser | AnonymousUser) -> bool:
     profile = profile_of(user)
     return bool(profile and profile.role == Role.RELEASER)

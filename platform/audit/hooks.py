@@ -40,17 +40,23 @@ def on_sign_in_failed(
 
 
 def record_report_versions(versions: Sequence[ReportVersion]) -> None:
-    """VERSION_HOOK: publishing and withdrawing a local report are audited, in the same
-    transaction as the version itself."""
+    """VERSION_HOOK: every version of a local report (draft, publication, withdrawal) is
+    audited, in the same transaction as the version itself, whichever door wrote it."""
     me = this_node().code
     for version in versions:
-        if version.report.origin == me and version.status != Status.DRAFT:
+        if version.report.origin == me:
             _record_report_version(version)
+
+
+_VERSION_ACTIONS: dict[str, str] = {
+    Status.DRAFT: "report.draft",
+    Status.WITHDRAWN: "report.withdraw",
+}
 
 
 def _record_report_version(version: ReportVersion) -> None:
     report = version.report
-    action = "report.withdraw" if version.status == Status.WITHDRAWN else "report.publish"
+    action = _VERSION_ACTIONS.get(version.status, "report.publish")
     record(
         version.author,
         action,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -98,3 +99,23 @@ def recent_entries(action: str | None = None, actor: str | None = None) -> Query
 
 def actions() -> list[str]:
     return list(AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+ABOVE_CLEARANCE = "above your clearance"
+
+
+def redacted_above(entries: Iterable[AuditEntry], clearance: int) -> list[AuditEntry]:
+    """Entries as a reader cleared to `clearance` may see them: for an entry about classified
+    content above that level (a read, publication or merge of a SECRET report, say), what and
+    whom it names are withheld; that something happened, when and by whom stays visible.
+    The rows are copies for display: nothing is saved."""
+    from core.markings import Classification
+
+    shown: list[AuditEntry] = []
+    for entry in entries:
+        level = str(entry.details.get("classification", "")) if entry.details else ""
+        if level in Classification.__members__ and Classification[level] > clearance:
+            entry.target = ABOVE_CLEARANCE
+            entry.details = {"classification": ABOVE_CLEARANCE}
+        shown.append(entry)
+    return shown

@@ -6,10 +6,13 @@ import getpass
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -116,3 +119,45 @@ def record(
     entry.hash = chain_step(entry.prev_hash, entry.mac)
     entry.save(force_insert=True)
     return entry
+
+
+def record_read(
+    actor: Actor, kind: str, target: str, classification: int, **details: Any
+) -> AuditEntry | None:
+    """A read of classified content (above OFFICIAL), the same entry on every door: web page,
+    analyst API or export. OFFICIAL reads are not recorded, as the web UI has always done."""
+    from core.markings import Classification
+
+    if classification <= Classification.OFFICIAL:
+        return None
+    level = Classification(classification).name
+    return record(actor, f"{kind}.view", target, {"classification": level, **details})
+
+
+Service = TypeVar("Service", bound=Callable[..., Any])
+
+
+def refusals_audited(action: str) -> Callable[[Service], Service]:
+    """Wrap a mutation service so a refused attempt (PermissionDenied) leaves an audit entry on
+    whichever door it came through. The entry is written after the service's own transaction
+    rolled back, so the refusal is kept and nothing of the attempt is."""
+
+    def decorate(service: Service) -> Service:
+        @wraps(service)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return service(*args, **kwargs)
+            except PermissionDenied as exc:
+                actor = kwargs.get("author", kwargs.get("user", args[0] if args else None))
+                target = next((str(kwargs[k]) for k in _TARGET_KEYS if k in kwargs), "")
+                if not target and len(args) > 1 and isinstance(args[1], int | str):
+                    target = str(args[1])
+                record(actor, "refused", target, {"action": action, "reason": str(exc)[:300]})
+                raise
+
+        return cast(Service, wrapped)
+
+    return decorate
+
+
+_TARGET_KEYS = ("report_id", "case_id", "change_id", "partner_code", "kid")

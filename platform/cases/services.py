@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.selectors import clearance_of, profile_of
-from audit.services import record
+from audit.services import record, refusals_audited
 from core.markings import Classification
 from reports.models import ReportVersion, Status
 from reports.selectors import visible_reports
@@ -270,6 +270,7 @@ def _case_ids(case_ids: Sequence[int]) -> list[int]:
     return list(dict.fromkeys(int(pk) for pk in case_ids))
 
 
+@refusals_audited("case.merge")
 @transaction.atomic
 def merge_cases(user: Actor, case_ids: Sequence[int]) -> Case:
     """Analyst merge: the cases' reports are kept together from now on (a must-link that every
@@ -329,6 +330,7 @@ def merge_cases(user: Actor, case_ids: Sequence[int]) -> Case:
     return kept
 
 
+@refusals_audited("case.split")
 @transaction.atomic
 def split_case(user: Actor, case_id: int, report_ids: Sequence[str]) -> tuple[Case, Case]:
     """Analyst split: the given reports leave the case and are kept apart from the rest (a
@@ -397,6 +399,7 @@ def _touched(case: Case, fields: list[str]) -> None:
     case.save(update_fields=[*fields, "changed_at", "updated_at"])
 
 
+@refusals_audited("case.status")
 @transaction.atomic
 def set_case_status(user: Actor, case_id: int, status: str) -> Case:
     """Move a case through the open states (new, in review, escalated), or reopen a closed
@@ -416,6 +419,7 @@ def set_case_status(user: Actor, case_id: int, status: str) -> Case:
     return case
 
 
+@refusals_audited("case.dispose")
 @transaction.atomic
 def dispose_case(user: Actor, case_id: int, outcome: str, reason: str) -> Case:
     """Close a case as confirmed or dismissed, with the analyst's reason: the label the
@@ -436,6 +440,7 @@ def dispose_case(user: Actor, case_id: int, outcome: str, reason: str) -> Case:
     return case
 
 
+@refusals_audited("case.assign")
 @transaction.atomic
 def assign_case(user: Actor, case_id: int, assignee_id: int | None) -> Case:
     """Give the case to an analyst or releaser cleared for it (None: nobody)."""
@@ -466,6 +471,7 @@ def assign_case(user: Actor, case_id: int, assignee_id: int | None) -> Case:
     return case
 
 
+@refusals_audited("case.note")
 @transaction.atomic
 def add_case_note(user: Actor, case_id: int, text: str) -> CaseNote:
     author = _author(user)

@@ -15,7 +15,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.selectors import clearance_of, may_publish
+from accounts.selectors import clearance_of, may_author, may_publish
+from audit.services import refusals_audited
 from core.bulk import copy_create
 from core.errors import flatten_errors
 from core.markings import Marking, build_marking
@@ -96,6 +97,11 @@ def _check_content(
             raise
         raise ValidationError(flatten_errors(detail)) from None
     return marking, details
+
+
+def _require_author(user: User) -> None:
+    if not may_author(user):
+        raise PermissionDenied("writing reports needs the analyst or releaser role")
 
 
 def _require_clearance(user: User, marking: Marking) -> None:
@@ -240,12 +246,14 @@ def _check_publish_right(user: User, status: str) -> None:
         raise PermissionDenied("publishing needs the releaser role")
 
 
+@refusals_audited("report.create")
 @transaction.atomic
 def create_report(
     *, author: User, content: ReportContent, status: str = Status.DRAFT
 ) -> ReportVersion:
     if status not in (Status.DRAFT, Status.PUBLISHED):
         raise ValidationError({"status": ["a new report is a draft or published"]})
+    _require_author(author)
     origin = this_node().code
     marking, details = _check_content(content, origin)
     _require_clearance(author, marking)
@@ -275,6 +283,7 @@ def _lock_own_report(report_id: uuid.UUID, base_version: int) -> Report:
     return report
 
 
+@refusals_audited("report.revise")
 @transaction.atomic
 def revise_report(
     *,
@@ -285,6 +294,7 @@ def revise_report(
     status: str | None = None,
 ) -> ReportVersion:
     """A new immutable version; `base_version` guards against overwriting someone else's edit."""
+    _require_author(author)
     report = _lock_own_report(report_id, base_version)
     new_status = status or report.status
     if new_status == Status.WITHDRAWN:
@@ -308,6 +318,7 @@ def _require_clearance_for_existing(user: User, report: Report) -> None:
         raise PermissionDenied("you may not change a report above your clearance")
 
 
+@refusals_audited("report.withdraw")
 @transaction.atomic
 def withdraw_report(
     *, user: User, report_id: uuid.UUID, base_version: int, reason: str
@@ -317,6 +328,7 @@ def withdraw_report(
         raise ValidationError({"reason": ["say why the report is withdrawn"]})
     if len(reason) > 500:
         raise ValidationError({"reason": ["at most 500 characters"]})
+    _require_author(user)
     report = _lock_own_report(report_id, base_version)
     _require_clearance_for_existing(user, report)
     if report.status == Status.PUBLISHED and not may_publish(user):

@@ -12,13 +12,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import Profile, Role
-from accounts.selectors import profile_of
+from accounts.selectors import AUTHOR_ROLES, profile_of
+from audit.services import record
 
 SECOND_FACTOR_KEY = "web_second_factor"
 """Session flag set once the TOTP code was checked; a session without it is not signed in."""
 
 READERS = (Role.ANALYST, Role.RELEASER, Role.TRUST_ADMIN, Role.AUDITOR)
-AUTHORS = (Role.ANALYST, Role.RELEASER)
+AUTHORS = AUTHOR_ROLES
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -60,7 +61,15 @@ def role_required(*roles: str) -> Callable[[View], View]:
                 return redirect_to_login(request.get_full_path())
             profile = current_profile(request)
             if roles and profile.role not in roles:
-                raise PermissionDenied("your role does not include this page")
+                # Refused here, before any service runs: audited like a service's refusal.
+                reason = "your role does not include this page"
+                record(
+                    request.user,
+                    "refused",
+                    request.path[:200],
+                    {"action": "page", "reason": reason},
+                )
+                raise PermissionDenied(reason)
             return view(request, *args, **kwargs)
 
         return cast(View, wrapped)

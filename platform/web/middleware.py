@@ -30,11 +30,13 @@ class WebSecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        # Whatever a signed-in user (web session or API token) was shown is kept by no cache.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "no-store"
         match = request.resolver_match
         if match is None or "web" not in match.namespaces:
             return response
         response.setdefault("Content-Security-Policy", CSP)
         response.setdefault("Referrer-Policy", "same-origin")
-        if request.user.is_authenticated:
-            response["Cache-Control"] = "no-store"
         return response

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.selectors import profile_of
-from audit.services import record
+from audit.services import record, refusals_audited
 from core.markings import Classification
 from core.nodes import NODE_DIRECTORY, validate_node_code
 from federation.models import OwnKey, Partner, PartnerPolicy, PartnerStatus
@@ -37,6 +37,15 @@ def _require_trust_admin(user: User) -> None:
     profile = profile_of(user)
     if profile is None or profile.role != Role.TRUST_ADMIN:
         raise PermissionDenied("this needs the trust administrator role")
+
+
+def _require_cleared_to(user: User, ceiling: int) -> None:
+    """Whoever proposes or approves a partner ceiling must be cleared to it: the simulator
+    hides from them the reports above their clearance that the change would release."""
+    profile = profile_of(user)
+    if profile is None or profile.clearance < ceiling:
+        level = Classification(ceiling).name
+        raise PermissionDenied(f"a {level} ceiling needs an administrator cleared to {level}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,11 +120,13 @@ def _current_policy_row(partner: Partner) -> PartnerPolicy | None:
     return PartnerPolicy.objects.filter(partner=partner).first()
 
 
+@refusals_audited("policy.propose")
 @transaction.atomic
 def propose_policy_change(
     *, user: User, partner: Partner, proposal: PolicyInput, reason: str
 ) -> PolicyChange:
     _require_trust_admin(user)
+    _require_cleared_to(user, int(proposal.ceiling))
     if not reason.strip():
         raise ValidationError({"reason": ["Say why the policy should change"]})
     Partner.objects.select_for_update().get(pk=partner.pk)
@@ -172,6 +183,7 @@ def _lock_pending(change_id: int) -> PolicyChange:
     return change
 
 
+@refusals_audited("policy.approve")
 @transaction.atomic
 def approve_policy_change(*, user: User, change_id: int, note: str = "") -> PolicyChange:
     """A second trust administrator applies a pending change through `set_policy`."""
@@ -179,6 +191,7 @@ def approve_policy_change(*, user: User, change_id: int, note: str = "") -> Poli
     change = _lock_pending(change_id)
     if change.proposed_by_id == user.pk:
         raise PermissionDenied("a second administrator must approve a change you proposed")
+    _require_cleared_to(user, change.ceiling)
     partner = Partner.objects.select_for_update().get(pk=change.partner_id)
     current = _current_policy_row(partner)
     if (current.version if current else 0) != change.base_version:
@@ -209,6 +222,7 @@ def approve_policy_change(*, user: User, change_id: int, note: str = "") -> Poli
     return change
 
 
+@refusals_audited("policy.reject")
 @transaction.atomic
 def reject_policy_change(*, user: User, change_id: int, note: str = "") -> PolicyChange:
     """Another administrator rejects; the proposer may withdraw their own proposal."""
@@ -294,6 +308,7 @@ def check_partner_manifest(*, code: str, base_url: str, fingerprint: str) -> Man
     return ManifestCheck(entered, node, version, valid_until, roots, matches, True, "")
 
 
+@refusals_audited("partner.add")
 @transaction.atomic
 def onboard_partner(
     *, user: User, code: str, base_url: str, fingerprint: str, name: str = ""
@@ -324,6 +339,7 @@ def onboard_partner(
     return partner
 
 
+@refusals_audited("partner.status")
 @transaction.atomic
 def change_partner_status(*, user: User, partner: Partner, status: str) -> None:
     _require_trust_admin(user)
@@ -333,6 +349,7 @@ def change_partner_status(*, user: User, partner: Partner, status: str) -> None:
     )
 
 
+@refusals_audited("federation.replay")
 @transaction.atomic
 def replay(*, user: User, partner_code: str, ids: Iterable[int] | None = None) -> int:
     _require_trust_admin(user)
@@ -347,6 +364,7 @@ def replay(*, user: User, partner_code: str, ids: Iterable[int] | None = None) -
 # --------------------------------------------------------------------------------------------
 
 
+@refusals_audited("key.rotate")
 @transaction.atomic
 def rotate_key(*, user: User, use: str) -> OwnKey:
     _require_trust_admin(user)
@@ -355,6 +373,7 @@ def rotate_key(*, user: User, use: str) -> OwnKey:
     return new
 
 
+@refusals_audited("key.revoke")
 @transaction.atomic
 def revoke_key(*, user: User, kid: str, reason: str) -> OwnKey:
     _require_trust_admin(user)

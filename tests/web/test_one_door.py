@@ -256,3 +256,121 @@ def test_staff_accounts_are_never_superusers(db: Any) -> None:
     made = User.objects.get(username="invented.admin")
     assert made.is_staff
     assert not made.is_superuser
+
+
+# --- reads, refusals and what a reader below a version's level is told ---------------------
+
+
+def _api(user: Any) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_classified_reads_are_audited_on_the_api_as_on_the_web(
+    make_report: Any, make_web_user: Any
+) -> None:
+    version = make_report(classification="SECRET")
+    reader = make_web_user(Role.AUDITOR, "SECRET")
+    path = f"/api/v1/reports/{version.report_id}/"
+    answer = _api(reader).get(path)
+    assert answer.status_code == 200
+    assert answer["Cache-Control"] == "no-store"
+    assert answer["Content-Type"].startswith("application/json")
+    assert signed_in(reader).get(f"/reports/{version.report_id}/").status_code == 200
+    views = AuditEntry.objects.filter(actor_id=reader.pk, action="report.view")
+    assert views.count() == 2
+    assert {e.details["classification"] for e in views} == {"SECRET"}
+
+
+def test_the_browsable_api_is_off(make_web_user: Any) -> None:
+    answer = signed_in(make_web_user()).get("/api/v1/reports/", HTTP_ACCEPT="text/html")
+    assert answer.status_code == 406
+    assert b"<html" not in answer.content.lower()
+
+
+def test_provenance_shows_no_release_of_a_version_above_the_reader(make_web_user: Any) -> None:
+    from reports.services import create_report, revise_report
+
+    from .conftest import content
+
+    releaser = make_web_user(Role.RELEASER, "SECRET")
+    first = create_report(
+        author=releaser, content=content(classification="SECRET"), status="published"
+    )
+    revise_report(
+        author=releaser,
+        report_id=first.report_id,
+        base_version=1,
+        content=content(classification="OFFICIAL"),
+        status="published",
+    )
+    path = f"/api/v1/reports/{first.report_id}/provenance/"
+    low = _api(make_web_user(Role.ANALYST, "OFFICIAL")).get(path).json()
+    high = _api(make_web_user(Role.ANALYST, "SECRET")).get(path).json()
+    assert [r["local_version"] for r in high["releases"]] == [1, 2]
+    assert [r["local_version"] for r in low["releases"]] == [2]
+
+
+def test_an_auditor_below_an_entrys_level_sees_that_it_happened_not_what(
+    make_report: Any, make_web_user: Any
+) -> None:
+    version = make_report(classification="SECRET", title="Invented SECRET consignment")
+    reader = make_web_user(Role.ANALYST, "SECRET")
+    _api(reader).get(f"/api/v1/reports/{version.report_id}/")
+    low = signed_in(make_web_user(Role.AUDITOR, "OFFICIAL")).get("/audit/?action=report.view")
+    high = signed_in(make_web_user(Role.AUDITOR, "SECRET")).get("/audit/?action=report.view")
+    assert str(version.report_id)[:30] in high.content.decode()
+    page = low.content.decode()
+    assert "report.view" in page
+    assert str(version.report_id)[:30] not in page
+    assert "above your clearance" in page
+
+
+def test_a_ceiling_is_approved_only_by_an_administrator_cleared_to_it(make_web_user: Any) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from web.services import PolicyInput, approve_policy_change, propose_policy_change
+
+    partner = add_partner("nz", ceiling="RESTRICTED")
+    proposer = make_web_user(Role.TRUST_ADMIN, "SECRET")
+    low = make_web_user(Role.TRUST_ADMIN, "OFFICIAL")
+    proposal = PolicyInput(Classification.SECRET, frozenset(), frozenset(), frozenset())
+    with pytest.raises(PermissionDenied, match="cleared to SECRET"):
+        propose_policy_change(user=low, partner=partner, proposal=proposal, reason="wider")
+    change = propose_policy_change(
+        user=proposer, partner=partner, proposal=proposal, reason="wider"
+    )
+    with pytest.raises(PermissionDenied, match="cleared to SECRET"):
+        approve_policy_change(user=low, change_id=change.pk)
+    assert PartnerPolicy.objects.get(partner=partner).ceiling == Classification.RESTRICTED
+    refused = AuditEntry.objects.filter(actor_id=low.pk, action="refused")
+    assert [e.details["action"] for e in refused.order_by("seq")] == [
+        "policy.propose",
+        "policy.approve",
+    ]
+    approve_policy_change(user=make_web_user(Role.TRUST_ADMIN, "SECRET"), change_id=change.pk)
+    assert PartnerPolicy.objects.get(partner=partner).ceiling == Classification.SECRET
+
+
+def test_a_trust_administrator_defines_a_collection_in_the_admin_through_the_service(
+    make_web_user: Any,
+) -> None:
+    from interop.models import TaxiiCollection
+
+    admin_user = _staff(make_web_user, Role.TRUST_ADMIN, "SECRET")
+    answer = signed_in(admin_user).post(
+        "/admin/interop/taxiicollection/add/",
+        {"title": "Invented chip collection", "can_read": "on", "categories": "chip_diversion"},
+    )
+    assert answer.status_code == 302, answer.content[:2000]
+    made = TaxiiCollection.objects.get(title="Invented chip collection")
+    assert made.categories == ["chip_diversion"]
+    entry = AuditEntry.objects.get(action="taxii.collection_define")
+    assert entry.actor_id == admin_user.pk
+    analyst = _staff(make_web_user, Role.ANALYST, "SECRET")
+    refused = signed_in(analyst).post(
+        "/admin/interop/taxiicollection/add/", {"title": "Another", "can_read": "on"}, follow=True
+    )
+    assert refused.status_code == 403
+    assert TaxiiCollection.objects.filter(title="Another").count() == 0

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import record_read
 from cases import selectors, services
 from cases.models import Case, CaseStatus
 from reports.models import Category
@@ -99,30 +100,30 @@ class CaseDetailView(APIView):
                     reverse("case-detail", kwargs={"version": version, "case_id": moved})
                 )
             raise NotFound("no case with that id")
-        return Response(_detail(request, case))
+        detail = _detail(request, case)
+        record_read(request.user, "case", str(case.pk), case.classification)
+        return Response(detail)
 
 
 class CaseMergeView(APIView):
     @extend_schema(request=MergeSerializer, responses=CaseDetailSerializer)
     def post(self, request: Request, version: str, case_id: int) -> Response:
-        case = _case_or_404(request, case_id)
         body = MergeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        others = [_case_or_404(request, other).pk for other in body.validated_data["cases"]]
-        merged = _call(request, services.merge_cases, [case.pk, *others])
+        # The service checks role first, then that every case is visible (else "not found").
+        merged = _call(request, services.merge_cases, [case_id, *body.validated_data["cases"]])
         return Response(_detail(request, merged))
 
 
 class CaseSplitView(APIView):
     @extend_schema(request=SplitSerializer, responses=CaseDetailSerializer(many=True))
     def post(self, request: Request, version: str, case_id: int) -> Response:
-        case = _case_or_404(request, case_id)
         body = SplitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         parts = _call(
             request,
             services.split_case,
-            case.pk,
+            case_id,
             [str(r) for r in body.validated_data["reports"]],
         )
         return Response([_detail(request, part) for part in parts], status=status.HTTP_200_OK)

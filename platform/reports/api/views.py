@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import clearance_of
+from audit.services import record_read
 from core.api.strict import StrictQuerySerializer
 from core.markings import Classification
 from reports import selectors, services
@@ -114,7 +115,11 @@ class ReportDetailView(APIView):
     @extend_schema(responses=ReportVersionSerializer)
     def get(self, request: Request, version: str, report_id: str) -> Response:
         report = _visible_or_404(request, report_id)
-        return Response(ReportVersionSerializer(selectors.current_version(report)).data)
+        shown = selectors.current_version(report)
+        record_read(
+            request.user, "report", str(report.pk), shown.classification, version=shown.version
+        )
+        return Response(ReportVersionSerializer(shown).data)
 
     @extend_schema(
         request=ReportReviseSerializer,
@@ -164,6 +169,7 @@ class ReportVersionView(APIView):
         )
         if found is None:
             raise NotFound("no such version")
+        record_read(request.user, "report", str(report.pk), found.classification, version=number)
         return Response(ReportVersionSerializer(found).data)
 
 

@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.models import Role
-from audit.selectors import actions, recent_entries, verify_chain
+from audit.selectors import actions, recent_entries, redacted_above, verify_chain
 
-from ..access import role_required
+from ..access import current_profile, role_required
 
 
 @role_required(Role.AUDITOR)
@@ -19,6 +19,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(recent_entries(action or None, actor or None), 50).get_page(
         request.GET.get("page")
     )
+    # Entries about content above the auditor's clearance keep their place but not their names.
+    page.object_list = redacted_above(page.object_list, current_profile(request).clearance)
     chain = verify_chain()
     broken = {b.seq for b in chain.breaks}
     return render(

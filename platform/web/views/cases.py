@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import clearance_of
-from audit.services import record
+from audit.services import record_read
 from cases import selectors
 from cases import services as case_services
 from cases.models import CLOSED_STATUSES, Case, CaseOverride, CaseScore, CaseStatus
@@ -24,7 +24,7 @@ from core.selectors import this_node
 from federation.selectors import provenances_of
 from reports.models import Category, Report, ReportVersion
 
-from ..access import AUTHORS, READERS, current_user, has_role, role_required
+from ..access import AUTHORS, READERS, current_profile, current_user, has_role, role_required
 from ..case_charts import (
     ContributionBar,
     TimelineEntry,
@@ -251,7 +251,9 @@ def _case_reports(request: HttpRequest, case: Case) -> list[CaseReport]:
     reports = list(selectors.case_reports(request.user, case))
     if not reports:  # nothing in it the user may see: as if it did not exist
         raise Http404("no case with that number")
-    provenance = provenances_of(reports)  # three queries for every report and release
+    provenance = provenances_of(
+        reports, int(current_profile(request).clearance)
+    )  # three queries for every report and release
     routes = dict(
         ReportVersion.objects.filter(
             report__in=[r.pk for r in reports], version=F("report__current_version")
@@ -399,16 +401,13 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     context = _case_context(request, case)
     context["news"] = _news(case, selectors.seen_times(request.user, [case.pk]).get(case.pk))
     case_services.mark_case_seen(request.user, case)
-    if case.classification > Classification.OFFICIAL:
-        record(
-            current_user(request),
-            "case.view",
-            str(case.pk),
-            {
-                "classification": Classification(case.classification).name,
-                "reports": len(context["rows"]),
-            },
-        )
+    record_read(
+        current_user(request),
+        "case",
+        str(case.pk),
+        case.classification,
+        reports=len(context["rows"]),
+    )
     return render(request, "web/cases/detail.html", context)
 
 

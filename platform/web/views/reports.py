@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import clearance_of
-from audit.services import record
+from audit.services import record_read
 from cases.selectors import case_of_report
 from core.markings import Classification, Marking
 from core.selectors import this_node
@@ -27,7 +27,7 @@ from reports.models import Category, Report, ReportVersion, Status
 from search import selectors as search_selectors
 from search.views import REPORT_CSV_HEADER, report_csv_row
 
-from ..access import AUTHORS, READERS, current_user, has_role, role_required
+from ..access import AUTHORS, READERS, current_profile, current_user, has_role, role_required
 from ..editor import PARTY_LABELS, node_name
 from ..exports import EXPORT_LIMIT, csv_response
 from ..forms import ReportFilterForm, WithdrawForm
@@ -182,7 +182,7 @@ def _detail_context(
         "related": search_selectors.related_reports(request.user, report)
         if shown.version == report.current_version
         else [],
-        "provenance": provenance_of(report),
+        "provenance": provenance_of(report, int(current_profile(request).clearance)),
         "case": case_of_report(request.user, report),
         "origin_name": node_name(report.origin),
         "may_edit": own
@@ -205,13 +205,9 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
         WithdrawForm(initial={"base_version": report.current_version}),
     )
     shown: ReportVersion = context["version"]
-    if shown.classification > Classification.OFFICIAL:
-        record(
-            current_user(request),
-            "report.view",
-            str(report.pk),
-            {"version": shown.version, "classification": Classification(shown.classification).name},
-        )
+    record_read(
+        current_user(request), "report", str(report.pk), shown.classification, version=shown.version
+    )
     return render(request, "web/reports/detail.html", context)
 
 
