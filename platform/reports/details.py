@@ -6,12 +6,14 @@ federation's canonical JSON allows integers only up to 2^53 - 1 and no floats.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from rest_framework import serializers
 
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
+MAX_TRAINING_FLOP = 1e35
 FLOP_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)?([eE]\+?[0-9]{1,3})?$")
 RED_FLAGS = (
     "freight_forwarder_consignee",
@@ -128,8 +130,12 @@ class MilitaryAIDetails(Strict):
             return None
         if not FLOP_PATTERN.match(value.strip()):
             raise serializers.ValidationError("expected a decimal number such as 3.2e25 (as text)")
-        if float(value) <= 0:
+        number = float(value)
+        if number <= 0:
             raise serializers.ValidationError("training compute must be positive")
+        if not math.isfinite(number) or number > MAX_TRAINING_FLOP:
+            # "9e999" parses as infinity; the largest runs are around 10^26 FLOP.
+            raise serializers.ValidationError(f"at most {MAX_TRAINING_FLOP:.0e} FLOP")
         return value.strip()
 
 
