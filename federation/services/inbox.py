@@ -14,11 +14,23 @@ If the bulk write collides with a concurrent one (the same item arriving by push
 it is rolled back and decided again against what the other writer stored; if that collides
 too, the batch is received item by item, each item in its own savepoint, as it always was. The
 answers are the same on every path.
+
+Faults are contained per item: an unexpected error while checking or storing one item (a bug,
+a value the database will not hold) refuses that item as ``internal_error`` (retryable, logged)
+and the bulk write falls back to item by item, so the items beside it are still decided. The
+refusal rows and the sender's ``suspected_leak`` flag are written after the batch in
+transactions of their own, from text cleaned of what PostgreSQL cannot store: a fault elsewhere
+in the batch can never wipe the record of a leak.
+
+Retryable refusals (`RETRYABLE_CODES`: e.g. a report key this node has not seen yet) are never
+the final answer for a transaction: a retry of the same txn decides those items again, and
+they do not move the receiving cursor, so catch-up pulls them again too.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -26,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -45,7 +57,7 @@ from federation.models import (
 from federation.payloads import PayloadError, parse_payload
 from federation.policy import Policy, Release, decide
 from federation.protocol.envelope import VerifiedEnvelope, check_chain, verify_envelope
-from federation.protocol.errors import ProtocolError
+from federation.protocol.errors import RETRYABLE_CODES, ProtocolError
 from federation.protocol.manifest import report_key_resolver
 from federation.selectors import manifest_views, own_receiving_policy, policy_for, release_of
 from reports.models import Report, Status
@@ -70,6 +82,9 @@ MAX_RECORDED_VER = 2**31 - 1  # Refusal.ver is a PositiveIntegerField
 # (Partner.received_ahead).
 # Bounded: anything forgotten is pulled again by catch-up and acknowledged as a duplicate.
 MAX_AHEAD = 10_000
+TXN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,63}")
+"""A batch's transaction id: 8 to 64 characters of a bounded ASCII set (a UUID, hex, ...)."""
+INTERNAL_ERROR = "internal_error"
 
 
 @dataclass(frozen=True)
@@ -82,8 +97,27 @@ class ItemResult:
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"seq": self.seq, "result": self.result}
         if self.result == "refused":
-            data.update(code=self.code, reason=self.reason)
+            data.update(code=clean_text(self.code), reason=clean_text(self.reason))
         return data
+
+
+def is_retryable(result: dict[str, Any]) -> bool:
+    """A refused result that may be decided otherwise if the item is sent again."""
+    return result.get("result") == "refused" and result.get("code") in RETRYABLE_CODES
+
+
+def clean_text(value: object, limit: int | None = None) -> str:
+    """`value` as text a PostgreSQL text or JSONB column can hold (U+0000 and lone surrogates
+    replaced by U+FFFD), cut to `limit` characters."""
+    text = value if isinstance(value, str) else str(value)
+    text = text[:limit] if limit is not None else text
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return text
 
 
 class Refused(Exception):
@@ -91,6 +125,13 @@ class Refused(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+
+def _internal_error(exc: BaseException, what: str) -> Refused:
+    """The refusal for an unexpected fault: logged here with its traceback, told to the sender
+    without details (retryable: it may pass)."""
+    log.exception("unexpected error %s", what)
+    return Refused(INTERNAL_ERROR, f"this node failed unexpectedly ({type(exc).__name__}); retry")
 
 
 def record_refusal(
@@ -103,11 +144,37 @@ def record_refusal(
     remote_addr: str = "",
     path: str = "",
 ) -> None:
-    _refusal_row(
+    row = _refusal_row(
         partner, code, reason, env=env, leak=leak, remote_addr=remote_addr, path=path
-    ).save()
-    if leak and partner:
-        Partner.objects.filter(code=partner).update(suspected_leak=True)
+    )
+    save_refusals(partner, [row])
+
+
+def save_refusals(partner: str, rows: list[Refusal]) -> None:
+    """Write refusal rows and flag a leaking sender, each in a transaction of its own (never
+    inside the caller's batch): the flag is set even if the rows cannot be written, and a row
+    that cannot be written does not take the others with it."""
+    if not rows:
+        return
+    if partner and any(row.leak_suspected for row in rows):
+        try:
+            with transaction.atomic():
+                Partner.objects.filter(code=clean_text(partner, 8)).update(suspected_leak=True)
+        except DatabaseError:
+            log.exception("could not flag %s as a suspected leak", partner[:8])
+    try:
+        with transaction.atomic():
+            Refusal.objects.bulk_create(rows)
+        return
+    except DatabaseError:
+        log.exception("refusals from %s not written together; writing them one by one", partner)
+    for row in rows:
+        try:
+            with transaction.atomic():
+                row.pk = None
+                row.save()
+        except DatabaseError:
+            log.exception("refusal %s from %s not recorded", row.code, partner[:8])
 
 
 def _refusal_row(
@@ -120,22 +187,23 @@ def _refusal_row(
     remote_addr: str = "",
     path: str = "",
 ) -> Refusal:
+    """A Refusal row built only from text its columns can hold (whatever the sender sent)."""
     fields: dict[str, Any] = {}
     if isinstance(env, dict):
         ver = env.get("ver")
         fields = {
-            "origin": str(env.get("iss", ""))[:8],
-            "report_id": str(env.get("id", ""))[:40],
+            "origin": clean_text(env.get("iss", ""), 8),
+            "report_id": clean_text(env.get("id", ""), 40),
             # A hostile ver may be any JSON integer: keep only what the column can hold.
             "ver": ver if type(ver) is int and 0 < ver <= MAX_RECORDED_VER else None,
         }
     return Refusal(
-        partner=partner[:8],
-        code=code[:40],
-        reason=reason[:500],
+        partner=clean_text(partner, 8),
+        code=clean_text(code, 40),
+        reason=clean_text(reason, 500),
         leak_suspected=leak,
-        remote_addr=remote_addr[:64],
-        path=path[:200],
+        remote_addr=clean_text(remote_addr, 64),
+        path=clean_text(path, 200),
         **fields,
     )
 
@@ -144,8 +212,10 @@ def parse_batch(body: Any) -> tuple[str, list[dict[str, Any]]]:
     if not isinstance(body, dict) or set(body) != {"txn", "items"}:
         raise Refused("bad_batch", 'a batch is {"txn": "<id>", "items": [...]}')
     txn, items = body["txn"], body["items"]
-    if not isinstance(txn, str) or not 8 <= len(txn) <= 64:
-        raise Refused("bad_batch", "txn must be a string of 8 to 64 characters")
+    if not isinstance(txn, str) or TXN_RE.fullmatch(txn) is None:
+        raise Refused(
+            "bad_batch", "txn must be 8 to 64 characters of A-Z a-z 0-9 . _ : - (not . _ : - first)"
+        )
     if not isinstance(items, list) or not items or len(items) > MAX_ITEMS:
         raise Refused("bad_batch", f"items must be a list of 1 to {MAX_ITEMS} entries")
     for item in items:
@@ -182,7 +252,7 @@ def receive_items(
     try:
         results = _receive_in_bulk(sender, ordered, resolver, now)
     except _BulkAborted as aborted:
-        log.info("batch from %s received item by item: %s", sender.code, aborted.__cause__)
+        log.info("batch from %s received item by item: %r", sender.code, aborted.__cause__)
         results = _receive_each(sender, ordered, resolver, now)
     if advance:
         advance_cursor(sender, {int(item["seq"]) for item in ordered})
@@ -192,18 +262,26 @@ def receive_items(
 def _receive_each(
     sender: Partner, ordered: list[dict[str, Any]], resolver: Any, now: int
 ) -> list[dict[str, Any]]:
-    """The item-by-item path: each item stored in its own savepoint, refusals as they come."""
+    """The item-by-item path: each item in its own savepoint, so a fault in one (refused as
+    internal_error) leaves the others decided; the refusals are recorded after the loop."""
     results: list[dict[str, Any]] = []
+    refusals: list[Refusal] = []
     for item in ordered:
         seq = int(item["seq"])
         env = item["envelope"]
         try:
-            outcome = _receive_one(sender, env, resolver, now)
+            with transaction.atomic():
+                outcome = _receive_one(sender, env, resolver, now)
             results.append(ItemResult(seq, outcome).as_json())
-        except Refused as refusal:
-            leak = refusal.code in BREACH_CODES
-            record_refusal(sender.code, refusal.code, refusal.reason, env=env, leak=leak)
-            results.append(ItemResult(seq, "refused", refusal.code, refusal.reason).as_json())
+            continue
+        except Refused as exc:
+            refusal = exc
+        except Exception as exc:  # a fault in one item is that item's refusal
+            refusal = _internal_error(exc, f"receiving item {seq} from {sender.code}")
+        leak = refusal.code in BREACH_CODES
+        refusals.append(_refusal_row(sender.code, refusal.code, refusal.reason, env=env, leak=leak))
+        results.append(ItemResult(seq, "refused", refusal.code, refusal.reason).as_json())
+    save_refusals(sender.code, refusals)
     return results
 
 
@@ -454,6 +532,9 @@ def _receive_in_bulk(
             _check_alone(sender, item, resolver, now, me, policy)
         except Refused as refusal:
             item.refuse(refusal)
+        except Exception as exc:
+            # A fault, not a refusal: the item-by-item path contains it to its own item.
+            raise _BulkAborted from exc
     for attempt in range(2):
         trial = [replace(item) for item in items]  # as the checks above left them
         try:
@@ -467,6 +548,10 @@ def _receive_in_bulk(
             if attempt:
                 raise _BulkAborted from exc
             log.info("batch from %s collided, deciding it again: %s", sender.code, exc)
+        except Exception as exc:
+            # Anything else (a value the database refused, a bug) rolled the batch back:
+            # received item by item, the faulty item alone is refused.
+            raise _BulkAborted from exc
     items = trial
     # After the commit, as the item-by-item path does: flagging the sender locks its row, which
     # the batch transaction must not hold while it locks the partners it relays to.
@@ -672,24 +757,18 @@ def _decide(
 
 
 def _record_refusals(sender: Partner, items: list[_Item]) -> None:
-    refused = [item for item in items if item.refusal is not None]
-    if not refused:
-        return
-    rows = []
-    leak = False
-    for item in refused:
-        assert item.refusal is not None
-        breach = item.refusal.code in BREACH_CODES
-        leak = leak or breach
-        rows.append(
-            _refusal_row(
-                sender.code, item.refusal.code, item.refusal.reason, env=item.env, leak=breach
-            )
+    rows = [
+        _refusal_row(
+            sender.code,
+            item.refusal.code,
+            item.refusal.reason,
+            env=item.env,
+            leak=item.refusal.code in BREACH_CODES,
         )
-    with transaction.atomic():
-        Refusal.objects.bulk_create(rows)
-        if leak and sender.code:
-            Partner.objects.filter(code=sender.code).update(suspected_leak=True)
+        for item in items
+        if item.refusal is not None
+    ]
+    save_refusals(sender.code, rows)
 
 
 def fan_out_many(owed: list[tuple[Envelope, Release]], *, exclude: Iterable[str] = ()) -> list[str]:
