@@ -98,18 +98,22 @@ def _check_leaf(value: object) -> None:
     _refuse("unsupported_type", f"type {type(value).__name__} is not allowed in signed JSON")
 
 
+def _check_keys(obj: dict[Any, Any]) -> None:
+    for key in obj:
+        if type(key) is not str and not isinstance(key, str):
+            _refuse("unsupported_type", "object keys must be strings")
+        if not key.isascii():
+            _refuse("non_ascii_key", "object keys must be ASCII")
+        if NUL in key:
+            _refuse_nul("an object key")
+
+
 def _check_container(obj: dict[Any, Any] | list[Any] | tuple[Any, ...], depth: int) -> None:
     if depth > _CANONICAL_MAX_DEPTH:
         _refuse("too_deep", f"nesting deeper than {_CANONICAL_MAX_DEPTH}")
     values: Any
     if isinstance(obj, dict):
-        for key in obj:
-            if type(key) is not str and not isinstance(key, str):
-                _refuse("unsupported_type", "object keys must be strings")
-            if not key.isascii():
-                _refuse("non_ascii_key", "object keys must be ASCII")
-            if NUL in key:
-                _refuse_nul("an object key")
+        _check_keys(obj)
         values = obj.values()
     else:
         values = obj

@@ -45,6 +45,7 @@ from django.utils import timezone
 from core.bulk import copy_create
 from core.markings import MarkingError
 from core.selectors import this_node
+from federation.dbtext import clean_text
 from federation.models import (
     Delivery,
     Envelope,
@@ -104,20 +105,6 @@ class ItemResult:
 def is_retryable(result: dict[str, Any]) -> bool:
     """A refused result that may be decided otherwise if the item is sent again."""
     return result.get("result") == "refused" and result.get("code") in RETRYABLE_CODES
-
-
-def clean_text(value: object, limit: int | None = None) -> str:
-    """`value` as text a PostgreSQL text or JSONB column can hold (U+0000 and lone surrogates
-    replaced by U+FFFD), cut to `limit` characters."""
-    text = value if isinstance(value, str) else str(value)
-    text = text[:limit] if limit is not None else text
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-    return text
 
 
 class Refused(Exception):
@@ -231,21 +218,56 @@ def parse_batch(body: Any) -> tuple[str, list[dict[str, Any]]]:
 
 
 def receive_batch(sender: Partner, body: Any) -> dict[str, Any]:
-    """Process a pushed batch; the answer lists one result per item."""
+    """Process a pushed batch; the answer lists one result per item.
+
+    A transaction id seen before is answered from what was decided then, except for items
+    refused as retryable: those are decided again (the sender retries with the same txn, and
+    this node may have learnt the key it lacked since).
+    """
     txn, items = parse_batch(body)
     earlier = InboundTransaction.objects.filter(partner=sender.code, txn_id=txn).first()
-    if earlier is not None:
-        return {"txn": txn, "results": earlier.results}
-    results = receive_items(sender, items)
-    InboundTransaction.objects.get_or_create(
-        partner=sender.code, txn_id=txn, defaults={"results": results}
-    )
+    final = _final_results(earlier.results if earlier else [])
+    todo = [item for item in items if item["seq"] not in final]
+    decided = receive_items(sender, todo) if todo else []
+    kept = [final[seq] for seq in sorted({item["seq"] for item in items} & final.keys())]
+    results = sorted([*kept, *decided], key=lambda result: int(result["seq"]))
+    if decided:
+        _remember(sender, txn, decided)
     return {"txn": txn, "results": results}
+
+
+def _final_results(results: Iterable[Any]) -> dict[int, dict[str, Any]]:
+    """seq -> result, for the results that are a final answer (not retryable)."""
+    return {
+        result["seq"]: result
+        for result in results
+        if isinstance(result, dict) and type(result.get("seq")) is int and not is_retryable(result)
+    }
+
+
+def _remember(sender: Partner, txn: str, decided: list[dict[str, Any]]) -> None:
+    """Record the results of a transaction: a new decision replaces a retryable one, never a
+    final one (two retries of one txn may race; the first final answer stands)."""
+    with transaction.atomic():
+        row, created = InboundTransaction.objects.select_for_update().get_or_create(
+            partner=sender.code, txn_id=txn, defaults={"results": decided}
+        )
+        if created:
+            return
+        merged = {result["seq"]: result for result in row.results if isinstance(result, dict)}
+        for result in decided:
+            held = merged.get(result["seq"])
+            if held is None or is_retryable(held):
+                merged[result["seq"]] = result
+        row.results = [merged[seq] for seq in sorted(merged)]
+        row.save(update_fields=["results"])
 
 
 def receive_items(
     sender: Partner, items: list[dict[str, Any]], *, advance: bool = True
 ) -> list[dict[str, Any]]:
+    """Decide `items` (in seq order). With `advance`, the receiving cursor moves over every
+    item decided for good; an item refused as retryable leaves a hole that catch-up fills."""
     resolver = report_key_resolver(manifest_views())
     now = int(time.time())
     ordered = sorted(items, key=lambda entry: int(entry["seq"]))
@@ -255,8 +277,13 @@ def receive_items(
         log.info("batch from %s received item by item: %r", sender.code, aborted.__cause__)
         results = _receive_each(sender, ordered, resolver, now)
     if advance:
-        advance_cursor(sender, {int(item["seq"]) for item in ordered})
+        advance_cursor(sender, settled_seqs(results))
     return results
+
+
+def settled_seqs(results: Iterable[dict[str, Any]]) -> set[int]:
+    """The sequence numbers decided for good (accepted, duplicate, or refused for good)."""
+    return {int(result["seq"]) for result in results if not is_retryable(result)}
 
 
 def _receive_each(
