@@ -55,10 +55,12 @@ from federation.models import (
     Receipt,
     Refusal,
 )
+from federation.noncestore import first_in_window
 from federation.payloads import PayloadError, parse_payload
 from federation.policy import Policy, Release, decide
 from federation.protocol.envelope import VerifiedEnvelope, check_chain, verify_envelope
 from federation.protocol.errors import RETRYABLE_CODES, ProtocolError
+from federation.protocol.keys import NODE_RE
 from federation.protocol.manifest import report_key_resolver
 from federation.selectors import manifest_views, own_receiving_policy, policy_for, release_of
 from reports.models import Report, Status
@@ -86,6 +88,8 @@ MAX_AHEAD = 10_000
 TXN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,63}")
 """A batch's transaction id: 8 to 64 characters of a bounded ASCII set (a UUID, hex, ...)."""
 INTERNAL_ERROR = "internal_error"
+KEY_LOOKUP_S = 60
+"""An unknown key makes this node fetch the signer's manifest at most this often."""
 
 
 @dataclass(frozen=True)
@@ -278,7 +282,25 @@ def receive_items(
         results = _receive_each(sender, ordered, resolver, now)
     if advance:
         advance_cursor(sender, settled_seqs(results))
+    _look_for_unknown_keys(ordered, results)
     return results
+
+
+def _look_for_unknown_keys(ordered: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+    """Items refused as unknown_key: fetch the signers' manifests after the commit (at most
+    once a minute each), so a key rotated without our hearing of it is known by the retry."""
+    nodes: set[str] = set()
+    for item, result in zip(ordered, results, strict=True):
+        if result.get("code") == "unknown_key":
+            env = item["envelope"]
+            signers = env.get("signatures")
+            named = [env.get("iss"), *(signers if isinstance(signers, dict) else ())]
+            nodes.update(n for n in named if isinstance(n, str) and NODE_RE.fullmatch(n))
+    asked = [node for node in sorted(nodes) if first_in_window(f"refresh:{node}", KEY_LOOKUP_S)]
+    if asked:
+        from federation.tasks import refresh_manifest_of
+
+        transaction.on_commit(lambda: [refresh_manifest_of.delay(node) for node in asked])
 
 
 def settled_seqs(results: Iterable[dict[str, Any]]) -> set[int]:

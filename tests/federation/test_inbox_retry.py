@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -29,9 +30,11 @@ from federation.models import (
     Partner,
     Refusal,
 )
+from federation.noncestore import _redis, first_in_window
 from federation.protocol.canonical import canonical_bytes, strict_loads
 from federation.services.catchup import pull_from
 from federation.services.outbox import deliver_batch, replay_dead_letters
+from federation.tasks import refresh_manifest_of
 from reports.models import ReportVersion
 
 from .expect import assert_not_stored, counts
@@ -173,6 +176,29 @@ def partner_server() -> Iterator[Callable[[Callable[[str, str, Any], tuple[int, 
 
 def point_at(partner: FakePartner, url: str) -> None:
     Partner.objects.filter(code=partner.code).update(base_url=url)
+
+
+def test_an_unknown_key_makes_the_receiver_fetch_the_signer_manifest(
+    client: Client, uk: FakePartner, onward: FakePartner, partner_server: Any
+) -> None:
+    rotated_unseen(uk)
+    published = uk.manifest()  # served by uk, not yet pushed to the node under test
+    server = partner_server(lambda method, path, body: (200, published))
+    point_at(uk, server.url)
+    _redis().delete(f"node-{settings.NODE_CODE}:fed:once:refresh:uk")
+    env = uk.report_envelope()
+    sent = batch(env)
+
+    [result] = results_of(uk.post(client, sent))
+
+    assert refused_code(result) == ("refused", "unknown_key")
+    assert not first_in_window("refresh:uk", 60)  # asked for once, after the commit...
+    assert refresh_manifest_of("uk")  # ...as the worker then does: the manifest is fetched
+    assert [(method, path) for method, path, _ in server.requests] == [
+        ("GET", "/.well-known/fed-keys")
+    ]
+    assert results_of(uk.post(client, sent)) == [{"seq": 1, "result": "accepted"}]
+    assert Envelope.objects.filter(report_id=env["id"]).count() == 1
 
 
 # --------------------------------------------------------------------------------------------
