@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.db import DataError
 from django.test import Client
 
 from federation.models import Envelope, InboundTransaction, Partner, Refusal
@@ -221,3 +222,22 @@ def test_an_unexpected_error_is_a_recorded_json_503_not_a_500(
         "reason": "this node failed unexpectedly (RuntimeError); retry later",
     }
     assert Refusal.objects.filter(partner="uk", code="internal_error").count() == 1
+
+
+def test_a_fault_in_the_bulk_write_falls_back_to_item_by_item(
+    client: Client, uk: FakePartner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def copy_create(objs: Any) -> Any:
+        raise DataError("injected: the database refused a value")
+
+    monkeypatch.setattr(inbox, "copy_create", copy_create)
+    leak = uk.report_envelope(rel_to=["ca", "uk"])
+    good = uk.report_envelope()
+
+    results = results_of(uk.post(client, batch(leak, good)))
+
+    assert [r["result"] for r in results] == ["refused", "accepted"]
+    assert_item_refused(results[0], leak, "not_entitled", sender="uk", leak=True)
+    assert Envelope.objects.filter(report_id=good["id"]).count() == 1
+    assert uk.partner.suspected_leak
+    assert uk.partner.received_seq == 2
