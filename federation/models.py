@@ -214,6 +214,11 @@ class Delivery(models.Model):
         max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    replays = models.PositiveIntegerField(
+        default=0,
+        help_text="times an administrator replayed this dead letter (part of the batch's txn "
+        "id, so a replay is decided afresh by the partner, not answered from its cache)",
+    )
     next_attempt_at = models.DateTimeField()
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

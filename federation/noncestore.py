@@ -22,3 +22,9 @@ class RedisNonceStore:
         """True the first time (keyid, nonce) is seen within its lifetime, False on a replay."""
         key = f"node-{settings.NODE_CODE}:fed:nonce:{nonce_key(keyid, nonce)}"
         return bool(_redis().set(key, b"1", nx=True, ex=max(ttl_seconds, 1)))
+
+
+def first_in_window(name: str, seconds: int) -> bool:
+    """True at most once per `seconds` for `name` across this node's processes (rate limits)."""
+    key = f"node-{settings.NODE_CODE}:fed:once:{name}"
+    return bool(_redis().set(key, b"1", nx=True, ex=max(seconds, 1)))

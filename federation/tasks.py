@@ -79,6 +79,25 @@ def refresh_manifests() -> int:
 
 
 @shared_task
+def refresh_manifest_of(partner_code: str) -> bool:
+    """A partner's item was signed with a key we do not know: it may have rotated and its
+    notice not reached us. Fetch its manifest now, so the sender's retry finds the key."""
+    from federation.client import PartnerUnreachable
+    from federation.protocol.errors import ProtocolError
+    from federation.services.partners import UnsafePartnerURL, refresh_manifest
+
+    partner = Partner.objects.filter(code=partner_code, status=PartnerStatus.ACTIVE).first()
+    if partner is None:
+        return False
+    try:
+        refresh_manifest(partner)
+    except (PartnerUnreachable, ProtocolError, UnsafePartnerURL) as exc:
+        log.warning("manifest of %s not refreshed after an unknown key: %s", partner_code, exc)
+        return False
+    return True
+
+
+@shared_task
 def reissue_manifest() -> int:
     """Beat: the root is offline, so nothing is signed here. The ceremony signed a series of
     manifests ahead of time; this checks which one is served and warns before it runs out."""

@@ -1,6 +1,8 @@
 """The partner-facing API. Only requests signed (RFC 9421) by an active partner's current
 request key get in; there is no session or token authentication here. Every refusal is a 4xx
-with a machine code and a reason, and is recorded."""
+with a machine code and a reason, and is recorded. An unexpected fault is never a bare 500: it
+is logged, recorded as an ``internal_error`` refusal and answered 503 with the same JSON shape
+(a sender retries a 503 later)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from federation.noncestore import RedisNonceStore
 from federation.protocol.canonical import DEFAULT_LIMITS, canonical_bytes, strict_loads
 from federation.protocol.errors import ProtocolError
 from federation.protocol.httpsig import verify_request
-from federation.protocol.keys import PublicKey
+from federation.protocol.keys import NODE_RE, PublicKey
 from federation.selectors import manifest_views
 from federation.services import catchup, inbox, keys, partners
 
@@ -45,6 +47,13 @@ def _refuse(request: HttpRequest, denied: Denied, *, leak: bool = False) -> Json
         path=request.path,
     )
     return JsonResponse({"code": denied.code, "reason": denied.reason}, status=denied.status)
+
+
+def _fault(request: HttpRequest, exc: Exception, partner: str) -> JsonResponse:
+    """An unexpected error answering a partner: logged, recorded, and a JSON 503 (retry)."""
+    log.exception("unexpected error answering %s %s from %r", request.method, request.path, partner)
+    reason = f"this node failed unexpectedly ({type(exc).__name__}); retry later"
+    return _refuse(request, Denied(503, inbox.INTERNAL_ERROR, reason, partner))
 
 
 def _resolve_request_key(node: str, kid: str) -> PublicKey:
@@ -97,6 +106,7 @@ def _partner_view(
     handler: Callable[[HttpRequest, Partner, bytes], HttpResponse],
 ) -> Callable[[HttpRequest], HttpResponse]:
     def view(request: HttpRequest) -> HttpResponse:
+        partner: Partner | None = None
         try:
             body = _body(request)
             partner = authenticate(request, body)
@@ -105,6 +115,8 @@ def _partner_view(
             return _refuse(request, denied)
         except inbox.Refused as refusal:
             return _refuse(request, Denied(400, refusal.code, refusal.reason))
+        except Exception as exc:  # never a bare 500 to a partner
+            return _fault(request, exc, partner.code if partner else "")
 
     view.__name__ = handler.__name__
     view.__doc__ = handler.__doc__
@@ -157,7 +169,7 @@ def notify_view(request: HttpRequest) -> HttpResponse:
         body = _body(request)
         claimed = str(request.headers.get("Signature-Input", "")).partition('keyid="')[2]
         node = claimed.partition("/")[0]
-        partner = Partner.objects.filter(code=node).first()
+        partner = Partner.objects.filter(code=node).first() if NODE_RE.fullmatch(node) else None
         if partner is None:
             raise Denied(401, "unknown_partner", "not a partner of this node")
         try:
@@ -167,6 +179,8 @@ def notify_view(request: HttpRequest) -> HttpResponse:
         return _partner_view(_notify)(request)
     except Denied as denied:
         return _refuse(request, denied)
+    except Exception as exc:  # never a bare 500 to a partner
+        return _fault(request, exc, "")
 
 
 @require_GET

@@ -7,12 +7,16 @@ than the pure-Python ``rfc8785`` package, which stays a test dependency for cros
 
 * object keys are ASCII strings (ASCII code-point order equals JCS's UTF-16 order), unique;
 * numbers are integers with ``|n| <= 2**53 - 1``; no floats, no NaN or Infinity;
-* strings are any Unicode without lone surrogates (they cannot be encoded as UTF-8);
+* strings are any Unicode without lone surrogates (they cannot be encoded as UTF-8) and
+  without U+0000 (PostgreSQL text and JSONB cannot hold it, and C-string code truncates at it);
 * only dict, list/tuple, str, int, bool and None.
 
 `strict_loads` is the receiving side: it refuses everything outside the profile, plus hostile
 shapes (oversize bodies, deep nesting, element bombs, huge strings), *before* any signature work,
 and without ever raising RecursionError (the DRF JSON parser answers 500 on ``[`` x 5000).
+Object keys are judged while parsing (unique, ASCII, no U+0000), so a bad key refuses the whole
+document; string values are judged by the profile (`check_profile`, run on every signed part),
+so one bad string refuses only the envelope that holds it, never the batch around it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 from .encoding import b64u_encode
 from .errors import ProtocolError
@@ -60,8 +64,16 @@ _ENCODER = json.JSONEncoder(
 )
 
 
+NUL: Final = "\x00"
+"""U+0000: outside the profile, in keys and in strings alike."""
+
+
 def _refuse(code: str, reason: str) -> NoReturn:
     raise ProtocolError(code, reason)
+
+
+def _refuse_nul(what: str) -> NoReturn:
+    _refuse("nul_character", f"{what} contains U+0000 (NUL), which signed JSON does not allow")
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,6 +86,8 @@ def _check_leaf(value: object) -> None:
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, str):
+        if NUL in value:
+            _refuse_nul("a string")
         return
     if isinstance(value, int):
         if -SAFE_INT_MAX <= value <= SAFE_INT_MAX:
@@ -84,22 +98,32 @@ def _check_leaf(value: object) -> None:
     _refuse("unsupported_type", f"type {type(value).__name__} is not allowed in signed JSON")
 
 
+def _check_keys(obj: dict[Any, Any]) -> None:
+    for key in obj:
+        if type(key) is not str and not isinstance(key, str):
+            _refuse("unsupported_type", "object keys must be strings")
+        if not key.isascii():
+            _refuse("non_ascii_key", "object keys must be ASCII")
+        if NUL in key:
+            _refuse_nul("an object key")
+
+
 def _check_container(obj: dict[Any, Any] | list[Any] | tuple[Any, ...], depth: int) -> None:
     if depth > _CANONICAL_MAX_DEPTH:
         _refuse("too_deep", f"nesting deeper than {_CANONICAL_MAX_DEPTH}")
     values: Any
     if isinstance(obj, dict):
-        for key in obj:
-            if type(key) is not str and not isinstance(key, str):
-                _refuse("unsupported_type", "object keys must be strings")
-            if not key.isascii():
-                _refuse("non_ascii_key", "object keys must be ASCII")
+        _check_keys(obj)
         values = obj.values()
     else:
         values = obj
     for value in values:
         t = type(value)
-        if t is str or t is bool or value is None:
+        if t is str:
+            if NUL in value:
+                _refuse_nul("a string")
+            continue
+        if t is bool or value is None:
             continue
         if t is int:
             if -SAFE_INT_MAX <= value <= SAFE_INT_MAX:
@@ -215,8 +239,11 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             if key in seen:
                 _refuse("duplicate_key", f"duplicate key {key[:64]!r}")
             seen.add(key)
-    if not "".join(obj).isascii():
+    keys = "".join(obj)
+    if not keys.isascii():
         _refuse("non_ascii_key", "object keys must be ASCII")
+    if NUL in keys:
+        _refuse_nul("an object key")
     return obj
 
 

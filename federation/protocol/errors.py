@@ -9,7 +9,8 @@ Codes in use (stable: callers and partners may switch on them):
 
 * parsing: ``too_large``, ``invalid_utf8``, ``bad_json``, ``too_deep``, ``too_many_items``,
   ``string_too_long``, ``duplicate_key``, ``non_ascii_key``, ``float_not_allowed``,
-  ``unsafe_integer``, ``invalid_string``, ``unsupported_type``, ``bad_encoding``;
+  ``unsafe_integer``, ``invalid_string``, ``nul_character``, ``unsupported_type``,
+  ``bad_encoding``;
 * keys and manifests: ``bad_key``, ``unknown_key``, ``revoked_key``, ``wrong_key_use``,
   ``expired``, ``not_yet_valid``, ``bad_manifest``, ``unpinned_root``, ``rollback``,
   ``manifest_conflict``;
@@ -18,10 +19,20 @@ Codes in use (stable: callers and partners may switch on them):
 * requests: ``missing_header``, ``bad_signature_input``, ``missing_signature``, ``wrong_tag``,
   ``bad_alg``, ``bad_keyid``, ``missing_component``, ``missing_nonce``, ``digest_mismatch``,
   ``bad_url``, ``wrong_authority``, ``not_yet_valid``, ``expired``, ``bad_signature``,
-  ``replay``.
+  ``replay``;
+* a receiver's own trouble: ``busy`` (stored concurrently), ``internal_error`` (an unexpected
+  fault, logged by the receiver).
+
+`RETRYABLE_CODES` are the refusals that may turn out differently if the same item is sent
+again later (the receiver may not have the sender's newest keys yet, or had a passing fault). A
+receiver never records them as its final answer, and a sender retries them with backoff.
 """
 
 from __future__ import annotations
+
+from typing import Final
+
+RETRYABLE_CODES: Final = frozenset({"unknown_key", "not_yet_valid", "busy", "internal_error"})
 
 
 class ProtocolError(Exception):

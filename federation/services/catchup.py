@@ -10,7 +10,7 @@ from federation.models import Delivery, DeliveryState, Partner
 from federation.policy import decide
 from federation.selectors import policy_for, release_of
 
-from .inbox import Refused, advance_cursor, receive_items
+from .inbox import Refused, advance_cursor, receive_items, settled_seqs
 
 log = logging.getLogger(__name__)
 MAX_PULL = 200
@@ -47,7 +47,12 @@ def log_entries(partner: Partner, after: int, limit: int) -> dict[str, Any]:
 
 
 def pull_from(partner: Partner) -> int:
-    """Pull and process everything after our cursor for `partner`. Returns items processed."""
+    """Pull and process everything after our cursor for `partner`. Returns items processed.
+
+    The cursor moves over skipped entries and items decided for good; an item refused as
+    retryable (a key we have not seen yet) keeps it where it is, and the pull stops there: the
+    next catch-up, or the sender's own retry, decides it again.
+    """
     from federation.client import PartnerUnreachable, signed_request
 
     processed = 0
@@ -73,8 +78,9 @@ def pull_from(partner: Partner) -> int:
         except Refused as refusal:
             log.warning("catch-up batch from %s refused: %s", partner.code, refusal.reason)
             return processed
-        advance_cursor(partner, seqs, pull_on_gap=False)
+        pending = {int(result["seq"]) for result in results} - settled_seqs(results)
+        advance_cursor(partner, seqs - pending, pull_on_gap=False)
         processed += len(results)
-        if len(entries) < MAX_PULL:
+        if pending or len(entries) < MAX_PULL:
             return processed
     return processed

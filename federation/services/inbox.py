@@ -14,11 +14,23 @@ If the bulk write collides with a concurrent one (the same item arriving by push
 it is rolled back and decided again against what the other writer stored; if that collides
 too, the batch is received item by item, each item in its own savepoint, as it always was. The
 answers are the same on every path.
+
+Faults are contained per item: an unexpected error while checking or storing one item (a bug,
+a value the database will not hold) refuses that item as ``internal_error`` (retryable, logged)
+and the bulk write falls back to item by item, so the items beside it are still decided. The
+refusal rows and the sender's ``suspected_leak`` flag are written after the batch in
+transactions of their own, from text cleaned of what PostgreSQL cannot store: a fault elsewhere
+in the batch can never wipe the record of a leak.
+
+Retryable refusals (`RETRYABLE_CODES`: e.g. a report key this node has not seen yet) are never
+the final answer for a transaction: a retry of the same txn decides those items again, and
+they do not move the receiving cursor, so catch-up pulls them again too.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -26,13 +38,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from core.bulk import copy_create
 from core.markings import MarkingError
 from core.selectors import this_node
+from federation.dbtext import clean_text
 from federation.models import (
     Delivery,
     Envelope,
@@ -42,10 +55,12 @@ from federation.models import (
     Receipt,
     Refusal,
 )
+from federation.noncestore import first_in_window
 from federation.payloads import PayloadError, parse_payload
 from federation.policy import Policy, Release, decide
 from federation.protocol.envelope import VerifiedEnvelope, check_chain, verify_envelope
-from federation.protocol.errors import ProtocolError
+from federation.protocol.errors import RETRYABLE_CODES, ProtocolError
+from federation.protocol.keys import NODE_RE
 from federation.protocol.manifest import report_key_resolver
 from federation.selectors import manifest_views, own_receiving_policy, policy_for, release_of
 from reports.models import Report, Status
@@ -70,6 +85,11 @@ MAX_RECORDED_VER = 2**31 - 1  # Refusal.ver is a PositiveIntegerField
 # (Partner.received_ahead).
 # Bounded: anything forgotten is pulled again by catch-up and acknowledged as a duplicate.
 MAX_AHEAD = 10_000
+TXN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,63}")
+"""A batch's transaction id: 8 to 64 characters of a bounded ASCII set (a UUID, hex, ...)."""
+INTERNAL_ERROR = "internal_error"
+KEY_LOOKUP_S = 60
+"""An unknown key makes this node fetch the signer's manifest at most this often."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +102,13 @@ class ItemResult:
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"seq": self.seq, "result": self.result}
         if self.result == "refused":
-            data.update(code=self.code, reason=self.reason)
+            data.update(code=clean_text(self.code), reason=clean_text(self.reason))
         return data
+
+
+def is_retryable(result: dict[str, Any]) -> bool:
+    """A refused result that may be decided otherwise if the item is sent again."""
+    return result.get("result") == "refused" and result.get("code") in RETRYABLE_CODES
 
 
 class Refused(Exception):
@@ -91,6 +116,13 @@ class Refused(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+
+def _internal_error(exc: BaseException, what: str) -> Refused:
+    """The refusal for an unexpected fault: logged here with its traceback, told to the sender
+    without details (retryable: it may pass)."""
+    log.exception("unexpected error %s", what)
+    return Refused(INTERNAL_ERROR, f"this node failed unexpectedly ({type(exc).__name__}); retry")
 
 
 def record_refusal(
@@ -103,11 +135,37 @@ def record_refusal(
     remote_addr: str = "",
     path: str = "",
 ) -> None:
-    _refusal_row(
+    row = _refusal_row(
         partner, code, reason, env=env, leak=leak, remote_addr=remote_addr, path=path
-    ).save()
-    if leak and partner:
-        Partner.objects.filter(code=partner).update(suspected_leak=True)
+    )
+    save_refusals(partner, [row])
+
+
+def save_refusals(partner: str, rows: list[Refusal]) -> None:
+    """Write refusal rows and flag a leaking sender, each in a transaction of its own (never
+    inside the caller's batch): the flag is set even if the rows cannot be written, and a row
+    that cannot be written does not take the others with it."""
+    if not rows:
+        return
+    if partner and any(row.leak_suspected for row in rows):
+        try:
+            with transaction.atomic():
+                Partner.objects.filter(code=clean_text(partner, 8)).update(suspected_leak=True)
+        except DatabaseError:
+            log.exception("could not flag %s as a suspected leak", partner[:8])
+    try:
+        with transaction.atomic():
+            Refusal.objects.bulk_create(rows)
+        return
+    except DatabaseError:
+        log.exception("refusals from %s not written together; writing them one by one", partner)
+    for row in rows:
+        try:
+            with transaction.atomic():
+                row.pk = None
+                row.save()
+        except DatabaseError:
+            log.exception("refusal %s from %s not recorded", row.code, partner[:8])
 
 
 def _refusal_row(
@@ -120,22 +178,23 @@ def _refusal_row(
     remote_addr: str = "",
     path: str = "",
 ) -> Refusal:
+    """A Refusal row built only from text its columns can hold (whatever the sender sent)."""
     fields: dict[str, Any] = {}
     if isinstance(env, dict):
         ver = env.get("ver")
         fields = {
-            "origin": str(env.get("iss", ""))[:8],
-            "report_id": str(env.get("id", ""))[:40],
+            "origin": clean_text(env.get("iss", ""), 8),
+            "report_id": clean_text(env.get("id", ""), 40),
             # A hostile ver may be any JSON integer: keep only what the column can hold.
             "ver": ver if type(ver) is int and 0 < ver <= MAX_RECORDED_VER else None,
         }
     return Refusal(
-        partner=partner[:8],
-        code=code[:40],
-        reason=reason[:500],
+        partner=clean_text(partner, 8),
+        code=clean_text(code, 40),
+        reason=clean_text(reason, 500),
         leak_suspected=leak,
-        remote_addr=remote_addr[:64],
-        path=path[:200],
+        remote_addr=clean_text(remote_addr, 64),
+        path=clean_text(path, 200),
         **fields,
     )
 
@@ -144,8 +203,10 @@ def parse_batch(body: Any) -> tuple[str, list[dict[str, Any]]]:
     if not isinstance(body, dict) or set(body) != {"txn", "items"}:
         raise Refused("bad_batch", 'a batch is {"txn": "<id>", "items": [...]}')
     txn, items = body["txn"], body["items"]
-    if not isinstance(txn, str) or not 8 <= len(txn) <= 64:
-        raise Refused("bad_batch", "txn must be a string of 8 to 64 characters")
+    if not isinstance(txn, str) or TXN_RE.fullmatch(txn) is None:
+        raise Refused(
+            "bad_batch", "txn must be 8 to 64 characters of A-Z a-z 0-9 . _ : - (not . _ : - first)"
+        )
     if not isinstance(items, list) or not items or len(items) > MAX_ITEMS:
         raise Refused("bad_batch", f"items must be a list of 1 to {MAX_ITEMS} entries")
     for item in items:
@@ -161,49 +222,115 @@ def parse_batch(body: Any) -> tuple[str, list[dict[str, Any]]]:
 
 
 def receive_batch(sender: Partner, body: Any) -> dict[str, Any]:
-    """Process a pushed batch; the answer lists one result per item."""
+    """Process a pushed batch; the answer lists one result per item.
+
+    A transaction id seen before is answered from what was decided then, except for items
+    refused as retryable: those are decided again (the sender retries with the same txn, and
+    this node may have learnt the key it lacked since).
+    """
     txn, items = parse_batch(body)
     earlier = InboundTransaction.objects.filter(partner=sender.code, txn_id=txn).first()
-    if earlier is not None:
-        return {"txn": txn, "results": earlier.results}
-    results = receive_items(sender, items)
-    InboundTransaction.objects.get_or_create(
-        partner=sender.code, txn_id=txn, defaults={"results": results}
-    )
+    final = _final_results(earlier.results if earlier else [])
+    todo = [item for item in items if item["seq"] not in final]
+    decided = receive_items(sender, todo) if todo else []
+    kept = [final[seq] for seq in sorted({item["seq"] for item in items} & final.keys())]
+    results = sorted([*kept, *decided], key=lambda result: int(result["seq"]))
+    if decided:
+        _remember(sender, txn, decided)
     return {"txn": txn, "results": results}
+
+
+def _final_results(results: Iterable[Any]) -> dict[int, dict[str, Any]]:
+    """seq -> result, for the results that are a final answer (not retryable)."""
+    return {
+        result["seq"]: result
+        for result in results
+        if isinstance(result, dict) and type(result.get("seq")) is int and not is_retryable(result)
+    }
+
+
+def _remember(sender: Partner, txn: str, decided: list[dict[str, Any]]) -> None:
+    """Record the results of a transaction: a new decision replaces a retryable one, never a
+    final one (two retries of one txn may race; the first final answer stands)."""
+    with transaction.atomic():
+        row, created = InboundTransaction.objects.select_for_update().get_or_create(
+            partner=sender.code, txn_id=txn, defaults={"results": decided}
+        )
+        if created:
+            return
+        merged = {result["seq"]: result for result in row.results if isinstance(result, dict)}
+        for result in decided:
+            held = merged.get(result["seq"])
+            if held is None or is_retryable(held):
+                merged[result["seq"]] = result
+        row.results = [merged[seq] for seq in sorted(merged)]
+        row.save(update_fields=["results"])
 
 
 def receive_items(
     sender: Partner, items: list[dict[str, Any]], *, advance: bool = True
 ) -> list[dict[str, Any]]:
+    """Decide `items` (in seq order). With `advance`, the receiving cursor moves over every
+    item decided for good; an item refused as retryable leaves a hole that catch-up fills."""
     resolver = report_key_resolver(manifest_views())
     now = int(time.time())
     ordered = sorted(items, key=lambda entry: int(entry["seq"]))
     try:
         results = _receive_in_bulk(sender, ordered, resolver, now)
     except _BulkAborted as aborted:
-        log.info("batch from %s received item by item: %s", sender.code, aborted.__cause__)
+        log.info("batch from %s received item by item: %r", sender.code, aborted.__cause__)
         results = _receive_each(sender, ordered, resolver, now)
     if advance:
-        advance_cursor(sender, {int(item["seq"]) for item in ordered})
+        advance_cursor(sender, settled_seqs(results))
+    _look_for_unknown_keys(ordered, results)
     return results
+
+
+def _look_for_unknown_keys(ordered: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+    """Items refused as unknown_key: fetch the signers' manifests after the commit (at most
+    once a minute each), so a key rotated without our hearing of it is known by the retry."""
+    nodes: set[str] = set()
+    for item, result in zip(ordered, results, strict=True):
+        if result.get("code") == "unknown_key":
+            env = item["envelope"]
+            signers = env.get("signatures")
+            named = [env.get("iss"), *(signers if isinstance(signers, dict) else ())]
+            nodes.update(n for n in named if isinstance(n, str) and NODE_RE.fullmatch(n))
+    asked = [node for node in sorted(nodes) if first_in_window(f"refresh:{node}", KEY_LOOKUP_S)]
+    if asked:
+        from federation.tasks import refresh_manifest_of
+
+        transaction.on_commit(lambda: [refresh_manifest_of.delay(node) for node in asked])
+
+
+def settled_seqs(results: Iterable[dict[str, Any]]) -> set[int]:
+    """The sequence numbers decided for good (accepted, duplicate, or refused for good)."""
+    return {int(result["seq"]) for result in results if not is_retryable(result)}
 
 
 def _receive_each(
     sender: Partner, ordered: list[dict[str, Any]], resolver: Any, now: int
 ) -> list[dict[str, Any]]:
-    """The item-by-item path: each item stored in its own savepoint, refusals as they come."""
+    """The item-by-item path: each item in its own savepoint, so a fault in one (refused as
+    internal_error) leaves the others decided; the refusals are recorded after the loop."""
     results: list[dict[str, Any]] = []
+    refusals: list[Refusal] = []
     for item in ordered:
         seq = int(item["seq"])
         env = item["envelope"]
         try:
-            outcome = _receive_one(sender, env, resolver, now)
+            with transaction.atomic():
+                outcome = _receive_one(sender, env, resolver, now)
             results.append(ItemResult(seq, outcome).as_json())
-        except Refused as refusal:
-            leak = refusal.code in BREACH_CODES
-            record_refusal(sender.code, refusal.code, refusal.reason, env=env, leak=leak)
-            results.append(ItemResult(seq, "refused", refusal.code, refusal.reason).as_json())
+            continue
+        except Refused as exc:
+            refusal = exc
+        except Exception as exc:  # a fault in one item is that item's refusal
+            refusal = _internal_error(exc, f"receiving item {seq} from {sender.code}")
+        leak = refusal.code in BREACH_CODES
+        refusals.append(_refusal_row(sender.code, refusal.code, refusal.reason, env=env, leak=leak))
+        results.append(ItemResult(seq, "refused", refusal.code, refusal.reason).as_json())
+    save_refusals(sender.code, refusals)
     return results
 
 
@@ -454,6 +581,9 @@ def _receive_in_bulk(
             _check_alone(sender, item, resolver, now, me, policy)
         except Refused as refusal:
             item.refuse(refusal)
+        except Exception as exc:
+            # A fault, not a refusal: the item-by-item path contains it to its own item.
+            raise _BulkAborted from exc
     for attempt in range(2):
         trial = [replace(item) for item in items]  # as the checks above left them
         try:
@@ -467,6 +597,10 @@ def _receive_in_bulk(
             if attempt:
                 raise _BulkAborted from exc
             log.info("batch from %s collided, deciding it again: %s", sender.code, exc)
+        except Exception as exc:
+            # Anything else (a value the database refused, a bug) rolled the batch back:
+            # received item by item, the faulty item alone is refused.
+            raise _BulkAborted from exc
     items = trial
     # After the commit, as the item-by-item path does: flagging the sender locks its row, which
     # the batch transaction must not hold while it locks the partners it relays to.
@@ -672,24 +806,18 @@ def _decide(
 
 
 def _record_refusals(sender: Partner, items: list[_Item]) -> None:
-    refused = [item for item in items if item.refusal is not None]
-    if not refused:
-        return
-    rows = []
-    leak = False
-    for item in refused:
-        assert item.refusal is not None
-        breach = item.refusal.code in BREACH_CODES
-        leak = leak or breach
-        rows.append(
-            _refusal_row(
-                sender.code, item.refusal.code, item.refusal.reason, env=item.env, leak=breach
-            )
+    rows = [
+        _refusal_row(
+            sender.code,
+            item.refusal.code,
+            item.refusal.reason,
+            env=item.env,
+            leak=item.refusal.code in BREACH_CODES,
         )
-    with transaction.atomic():
-        Refusal.objects.bulk_create(rows)
-        if leak and sender.code:
-            Partner.objects.filter(code=sender.code).update(suspected_leak=True)
+        for item in items
+        if item.refusal is not None
+    ]
+    save_refusals(sender.code, rows)
 
 
 def fan_out_many(owed: list[tuple[Envelope, Release]], *, exclude: Iterable[str] = ()) -> list[str]:

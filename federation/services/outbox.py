@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core.markings import Classification
 from core.selectors import this_node
+from federation.dbtext import clean_text
 from federation.models import (
     Delivery,
     DeliveryState,
@@ -35,6 +36,7 @@ from federation.protocol.envelope import (
     sign_origin,
     signed_digest,
 )
+from federation.protocol.errors import RETRYABLE_CODES
 from federation.protocol.keys import NodeKey
 from federation.selectors import policy_for, release_of
 from reports.models import ReportVersion, Status
@@ -44,8 +46,9 @@ from .keys import current_key
 log = logging.getLogger(__name__)
 
 DELIVERY_LOCK = 0x6665_6401  # advisory-lock namespace for "delivering to partner N"
-# Refusal codes worth retrying: the partner may not have our newest keys yet.
-RETRYABLE_REFUSALS = frozenset({"unknown_key", "not_yet_valid", "busy"})
+# Refusal codes worth retrying: the partner may not have our newest keys yet (the receiver
+# decides such items again when the same txn comes back).
+RETRYABLE_REFUSALS = RETRYABLE_CODES
 
 
 def release_local_versions(versions: Sequence[ReportVersion]) -> None:
@@ -198,8 +201,7 @@ def deliver_batch(partner_code: str) -> int:
         sendable = _recheck_policy(partner, rows)
         if not sendable:
             return len(rows)
-        seqs = [row.seq for row in sendable]
-        txn = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{partner.code}:{','.join(map(str, seqs))}"))
+        txn = batch_txn(partner.code, sendable)
         me = this_node().code
         relayed = any(row.envelope.origin != me for row in sendable)
         relay_key = current_key(KeyUse.REPORT) if relayed else None  # loaded once per batch
@@ -223,12 +225,14 @@ def deliver_batch(partner_code: str) -> int:
                 delivered.append(row.pk)
             elif outcome == "refused" and result and result.get("code") not in RETRYABLE_REFUSALS:
                 row.state = DeliveryState.DEAD
-                row.last_error = f"refused: {result.get('code')}: {result.get('reason')}"[:500]
+                row.last_error = clean_text(
+                    f"refused: {result.get('code')}: {result.get('reason')}", 500
+                )
                 unsettled.append(row)
             else:
                 row.attempts += 1
                 row.next_attempt_at = now + timedelta(seconds=_backoff_seconds(row.attempts))
-                row.last_error = f"not settled: {result}"[:500]
+                row.last_error = clean_text(f"not settled: {result}", 500)
                 if row.attempts >= settings.FEDERATION_MAX_ATTEMPTS:
                     row.state = DeliveryState.DEAD
                 unsettled.append(row)
@@ -245,6 +249,14 @@ def deliver_batch(partner_code: str) -> int:
             last_success_at=now, consecutive_failures=0, backoff_until=None, last_error=""
         )
         return settled
+
+
+def batch_txn(partner_code: str, rows: Sequence[Delivery]) -> str:
+    """The transaction id of a batch: the same for every retry of the same rows (the receiver
+    answers a retry from its record), a new one once an administrator replays a dead letter
+    among them (decided afresh, not answered with the refusal that killed it)."""
+    key = ",".join(f"{row.seq}r{row.replays}" if row.replays else str(row.seq) for row in rows)
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{partner_code}:{key}"))
 
 
 def _sender_slot(partner: Partner) -> bool:
@@ -268,7 +280,7 @@ def _sender_slot(partner: Partner) -> bool:
 
 def _reason_of(body: Any) -> str:
     if isinstance(body, dict):
-        return f"{body.get('code', '')}: {body.get('reason', '')}".strip(": ")
+        return clean_text(f"{body.get('code', '')}: {body.get('reason', '')}".strip(": "), 300)
     return ""
 
 
@@ -329,13 +341,17 @@ def partners_with_due_rows() -> list[str]:
 
 @transaction.atomic
 def replay_dead_letters(partner_code: str, ids: Iterable[int] | None = None) -> int:
-    """Admin action: put dead letters back in the queue (the policy is checked again on send)."""
+    """Admin action: put dead letters back in the queue (the policy is checked again on send).
+
+    Each replay counts in the row's `replays`, so its next batch has a new txn id: the partner
+    decides it again instead of answering from the record of the batch that failed."""
     rows = Delivery.objects.filter(partner__code=partner_code, state=DeliveryState.DEAD)
     if ids is not None:
         rows = rows.filter(pk__in=list(ids))
     count = rows.update(
         state=DeliveryState.PENDING,
         attempts=0,
+        replays=F("replays") + 1,
         next_attempt_at=timezone.now(),
         last_error="replayed by an administrator",
     )

@@ -22,10 +22,13 @@ from federation.protocol.canonical import (
 )
 from federation.protocol.errors import ProtocolError
 
-ascii_keys = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=8)
+ascii_keys = st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=0x7F), max_size=8)
 safe_ints = st.integers(min_value=-SAFE_INT_MAX, max_value=SAFE_INT_MAX)
-# Any code point except lone surrogates: controls, quotes, backslashes, U+2028, non-BMP...
-unicode_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=24)
+# Any code point except lone surrogates and U+0000 (both outside the profile): controls,
+# quotes, backslashes, U+2028, non-BMP...
+unicode_text = st.text(
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=24
+)
 leaves = st.none() | st.booleans() | safe_ints | unicode_text
 profile_values = st.recursive(
     leaves,
