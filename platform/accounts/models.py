@@ -55,13 +55,31 @@ class TOTPDevice(models.Model):
         return f"TOTP for {self.user} ({'confirmed' if self.confirmed else 'enrolling'})"
 
 
-class LoginThrottle(models.Model):
-    """Failed sign-ins per username, counted in the database so every web worker agrees."""
+ACCOUNT_WIDE = "*"
+"""The `LoginThrottle.address` of the row that counts an account's failures from every address."""
 
-    username = models.CharField(max_length=150, unique=True)
+
+class LoginThrottle(models.Model):
+    """Failed sign-ins for one account from one client address (or, with `address` set to
+    `ACCOUNT_WIDE`, from all addresses), counted in the database so every web worker agrees.
+
+    `failures` counts the attempts of the window that began at `window_started_at`; an attempt
+    is counted before its password or code is checked and given back if it succeeds, so
+    parallel attempts cannot outrun the count (see `accounts.second_factor.admit`)."""
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=45, help_text=f"client address, or {ACCOUNT_WIDE}")
     failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["username", "address"], name="login_throttle_one_row_per_address"
+            )
+        ]
+
     def __str__(self) -> str:
-        return f"{self.username}: {self.failures} failures"
+        return f"{self.username} from {self.address}: {self.failures} failures"

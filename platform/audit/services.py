@@ -160,4 +160,4 @@ def refusals_audited(action: str) -> Callable[[Service], Service]:
     return decorate
 
 
-_TARGET_KEYS = ("report_id", "case_id", "change_id", "partner_code", "kid")
+_TARGET_KEYS = ("report_id", "case_id", "change_id", "partner_code", "kid", "username")

@@ -344,6 +344,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "interop-pull": {"task": "interop.tasks.pull_due_sources", "schedule": 60.0},
     # Watches and operational events: computed from durable state, never in a request.
     "notifications": {"task": "notifications.tasks.compute_and_send", "schedule": 30.0},
+    # Sign-in throttle rows with no lock in force and no attempt in the window decide nothing.
+    "accounts-prune-sign-in-throttles": {
+        "task": "accounts.tasks.prune_sign_in_throttles",
+        "schedule": 900.0,
+    },
 }
 # Heartbeats to every queue prove to /readyz and /metrics that beat and each worker pool run.
 for _queue in ("default", "federation", "scoring"):

@@ -319,3 +319,9 @@ class SplitForm(forms.Form):
         field = self.fields["reports"]
         assert isinstance(field, forms.MultipleChoiceField)
         field.choices = reports
+
+
+class SignInHelpForm(forms.Form):
+    """A username on the trust console's sign-ins page (unlock, second-factor reset)."""
+
+    username = forms.CharField(label="Username", max_length=150)

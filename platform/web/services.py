@@ -1,5 +1,6 @@
 """Writes started from the web UI that need more than one app's service: the two-administrator
-policy workflow, partner onboarding, key and delivery actions, each with its audit entry."""
+policy workflow, partner onboarding, key and delivery actions, sign-in help (unlock, second
+factor reset), each with its audit entry."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import second_factor
 from accounts.models import Role
 from accounts.selectors import profile_of
 from audit.services import record, refusals_audited
@@ -385,3 +387,51 @@ def revoke_key(*, user: User, kid: str, reason: str) -> OwnKey:
         raise ValidationError({"reason": [str(exc)]}) from None
     record(user, "key.revoke", kid, {"reason": reason.strip()[:300]})
     return row
+
+
+# --------------------------------------------------------------------------------------------
+# Sign-in help: the trust console and `manage.py reset_sign_in` both come here
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """The actor of a management command: whoever can run `manage.py` on the node is its
+    operator, so no role is asked of them; they are recorded as `cli:<name>`."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"cli:{self.name}"
+
+
+def _help_desk_actor(user: User | CommandLine) -> User | str:
+    """The trust administrator (checked) or the command-line operator, as the audit names it."""
+    if isinstance(user, CommandLine):
+        return str(user)
+    _require_trust_admin(user)
+    return user
+
+
+@refusals_audited("auth.unlock")
+@transaction.atomic
+def unlock_sign_in(*, user: User | CommandLine, username: str) -> int:
+    """Lift every sign-in lock on `username` (from each address and account-wide) and forget
+    its failed attempts. Returns how many locks were in force."""
+    actor = _help_desk_actor(user)
+    locked = second_factor.unlock(username)
+    record(actor, "auth.unlock", username, {"locks_lifted": locked})
+    return locked
+
+
+@refusals_audited("auth.totp_reset")
+@transaction.atomic
+def reset_second_factor(*, user: User | CommandLine, username: str) -> None:
+    """Remove `username`'s authenticator: they enrol a new one at their next sign-in."""
+    actor = _help_desk_actor(user)
+    target = User.objects.filter(username=username).first()
+    if target is None:
+        raise ValidationError({"username": [f"no user {username!r}"]})
+    had_device = second_factor.device_of(target) is not None
+    second_factor.reset_device(target)
+    record(actor, "auth.totp_reset", username, {"had_authenticator": had_device})

@@ -69,6 +69,13 @@ urlpatterns = [
     path("trust/keys/revoke/", trust.key_revoke, name="key-revoke"),
     path("trust/health/", trust.health_page, name="health"),
     path("trust/health/<str:code>/replay/", trust.replay, name="replay"),
+    path("trust/sign-ins/", trust.sign_ins_page, name="sign-ins"),
+    path("trust/sign-ins/unlock/", trust.sign_in_unlock, name="sign-in-unlock"),
+    path(
+        "trust/sign-ins/reset-second-factor/",
+        trust.sign_in_reset_second_factor,
+        name="sign-in-reset-second-factor",
+    ),
     path("audit/", audit.audit_log, name="audit"),
     re_path(r"^static/(?P<path>.+)$", static.static_file, name="static"),
 ]

@@ -122,7 +122,7 @@ def test_five_failures_lock_the_username_for_fifteen_minutes(make_web_user: Any)
     assert locked.status_code == 403
     assert "Too many failed sign-ins" in html(locked)
     assert "auth.sign_in_refused" in actions()
-    row = LoginThrottle.objects.get(username=user.username)
+    row = LoginThrottle.objects.get(username=user.username, address="127.0.0.1")
     assert row.locked_until is not None
     remaining = row.locked_until - timezone.now()
     assert timedelta(minutes=14) < remaining <= timedelta(minutes=15)
@@ -161,7 +161,8 @@ def test_successful_sign_in_clears_the_failure_count(make_web_user: Any) -> None
         password_step(client, user.username, "wrong")
     password_step(client, user.username)
     client.post("/login/verify/", {"code": code_for(user)})
-    assert second_factor.failures_of(user.username) == 0
+    assert second_factor.failures_of(user.username, "127.0.0.1") == 0
+    assert second_factor.failures_of(user.username) == 0  # account-wide too: they were its own
 
 
 def test_sign_out_needs_post_and_ends_the_session(make_web_user: Any) -> None:

@@ -38,16 +38,29 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
     return reverse("web:home")
 
 
-def _lock_message(username: str) -> str | None:
-    until = second_factor.locked_until(username)
+def _address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, which `ops.middleware` has already set to the client
+    behind a trusted proxy (TRUSTED_PROXIES) and left as the socket's peer otherwise."""
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def _lock_message(attempt: second_factor.Attempt) -> str:
+    until = attempt.locked_until
     if until is None:
-        return None
+        return ""
     minutes = max(1, round((until.timestamp() - time.time()) / 60))
+    where = "" if attempt.account_wide else " for sign-ins from your address"
     return (
-        f"Too many failed sign-ins: this account is locked until {until:%H:%M} UTC "
+        f"Too many failed sign-ins: this account is locked until {until:%H:%M} UTC{where} "
         f"(about {minutes} minute{'s' if minutes != 1 else ''}). Try again then, or ask a "
         "trust administrator."
     )
+
+
+def _refused(username: str, attempt: second_factor.Attempt, stage: str) -> None:
+    scope = "account" if attempt.account_wide else "address"
+    details = {"reason": "locked", "scope": scope, "stage": stage, "ip": attempt.address}
+    record("anonymous", "auth.sign_in_refused", username, details)
 
 
 def _pending_user(request: HttpRequest) -> User | None:
@@ -59,7 +72,7 @@ def _pending_user(request: HttpRequest) -> User | None:
 
 
 def _complete(request: HttpRequest, user: User) -> HttpResponse:
-    second_factor.clear_failures(user.get_username())
+    second_factor.clear_failures(user.get_username(), _address(request))
     target = request.session.get(NEXT_URL)
     for key in (PENDING_USER, PENDING_AT, NEXT_URL):
         request.session.pop(key, None)
@@ -67,6 +80,24 @@ def _complete(request: HttpRequest, user: User) -> HttpResponse:
     login(request, user)
     request.session[SECOND_FACTOR_KEY] = True
     return HttpResponseRedirect(_safe_next(request, target))
+
+
+def _password_accepted(request: HttpRequest, user: User, form: LoginForm) -> HttpResponse:
+    if profile_of(user) is None:
+        error = "This account has no role on this node. Ask a trust administrator."
+        context = {"form": form, "error": error, "next": _next_given(request)}
+        return render(request, "web/auth/login.html", context, status=403)
+    request.session.cycle_key()
+    request.session[PENDING_USER] = user.pk
+    request.session[PENDING_AT] = time.time()
+    request.session[NEXT_URL] = _safe_next(request, _next_given(request) or None)
+    if second_factor.has_confirmed_device(user):
+        return redirect("web:login-verify")
+    return redirect("web:login-enrol")
+
+
+def _next_given(request: HttpRequest) -> str:
+    return str(request.POST.get("next") or request.GET.get("next", ""))
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -77,29 +108,19 @@ def login_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
-        error = _lock_message(username)
-        if error is not None:
-            record("anonymous", "auth.sign_in_refused", username, {"reason": "locked"})
-            status = 403
+        attempt = second_factor.admit(username, _address(request))
+        if not attempt.admitted:
+            _refused(username, attempt, "password")
+            error, status = _lock_message(attempt), 403
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if not isinstance(user, User):
-                locked = second_factor.register_failure(username)
-                error = _lock_message(username) if locked else "Wrong username or password."
+                locked = attempt.locked_until is not None
+                error = _lock_message(attempt) if locked else "Wrong username or password."
                 status = 403 if locked else 401
-            elif profile_of(user) is None:
-                error = "This account has no role on this node. Ask a trust administrator."
-                status = 403
             else:
-                request.session.cycle_key()
-                request.session[PENDING_USER] = user.pk
-                request.session[PENDING_AT] = time.time()
-                request.session[NEXT_URL] = _safe_next(
-                    request, request.POST.get("next") or request.GET.get("next")
-                )
-                if second_factor.has_confirmed_device(user):
-                    return redirect("web:login-verify")
-                return redirect("web:login-enrol")
+                second_factor.refund(attempt)
+                return _password_accepted(request, user, form)
     return render(
         request,
         "web/auth/login.html",
@@ -107,18 +128,30 @@ def login_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "error": error,
-            "next": request.POST.get("next") or request.GET.get("next", ""),
+            "next": _next_given(request),
         },
         status=status,
     )
 
 
-def _code_failed(request: HttpRequest, user: User) -> str:
+def _check_code(request: HttpRequest, user: User, code: str) -> str | None:
+    """Count the attempt, then check the code: None when it was right, else the error."""
     username = user.get_username()
+    attempt = second_factor.admit(username, _address(request))
+    if not attempt.admitted:
+        _refused(username, attempt, "totp")
+        return _lock_message(attempt)
+    if second_factor.verify_code(user, code):
+        second_factor.refund(attempt)
+        return None
     record(user, "auth.sign_in_failed", username, {"stage": "totp"})
-    if second_factor.register_failure(username):
-        return _lock_message(username) or ""
+    if attempt.locked_until is not None:
+        return _lock_message(attempt)
     return "That code is not right, or was already used. Wait for the next one and try again."
+
+
+def _is_locked(request: HttpRequest, user: User) -> bool:
+    return second_factor.current_lock(user.get_username(), _address(request)) is not None
 
 
 def _locked_out(request: HttpRequest, error: str | None) -> HttpResponse:
@@ -137,12 +170,10 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     error = None
     status = 200
     if request.method == "POST" and form.is_valid():
-        error = _lock_message(user.get_username())
+        error = _check_code(request, user, form.cleaned_data["code"])
         if error is None:
-            if second_factor.verify_code(user, form.cleaned_data["code"]):
-                return _complete(request, user)
-            error = _code_failed(request, user)
-        if _lock_message(user.get_username()):
+            return _complete(request, user)
+        if _is_locked(request, user):
             return _locked_out(request, error)
         status = 401
     return render(
@@ -161,13 +192,11 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     error = None
     status = 200
     if request.method == "POST" and form.is_valid():
-        error = _lock_message(user.get_username())
+        error = _check_code(request, user, form.cleaned_data["code"])
         if error is None:
-            if second_factor.verify_code(user, form.cleaned_data["code"]):
-                record(user, "auth.totp_enrolled", user.get_username())
-                return _complete(request, user)
-            error = _code_failed(request, user)
-        if _lock_message(user.get_username()):
+            record(user, "auth.totp_enrolled", user.get_username())
+            return _complete(request, user)
+        if _is_locked(request, user):
             return _locked_out(request, error)
         status = 401
     uri = second_factor.provisioning_uri(device, f"Allied exchange ({this_node().code.upper()})")

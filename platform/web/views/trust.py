@@ -1,5 +1,5 @@
 """Trust console for trust administrators: partners, policies (simulated, approved by a second
-administrator), keys and federation health."""
+administrator), keys, federation health and sign-in help (locks, second factors)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
+from accounts import second_factor
+from accounts.models import ACCOUNT_WIDE, Role
 from core.markings import Classification
 from federation.client import PartnerUnreachable
 from federation.models import Partner, PartnerStatus
@@ -20,7 +21,14 @@ from federation.selectors import policy_for
 
 from .. import selectors, services
 from ..access import current_user, role_required
-from ..forms import DecisionForm, PartnerForm, PolicyForm, RevokeForm, RotateForm
+from ..forms import (
+    DecisionForm,
+    PartnerForm,
+    PolicyForm,
+    RevokeForm,
+    RotateForm,
+    SignInHelpForm,
+)
 from ..marking import page_banner
 from ..models import PolicyChangeState
 
@@ -368,3 +376,52 @@ def replay(request: HttpRequest, code: str) -> HttpResponse:
     count = services.replay(user=current_user(request), partner_code=partner.code, ids=chosen)
     messages.success(request, f"{count} dead letter{'s' if count != 1 else ''} queued again.")
     return redirect("web:health")
+
+
+# --------------------------------------------------------------------------------------------
+# Sign-ins
+# --------------------------------------------------------------------------------------------
+
+
+@trust_admin
+def sign_ins_page(request: HttpRequest) -> HttpResponse:
+    locks = second_factor.locked_accounts()
+    return render(
+        request,
+        "web/trust/sign_ins.html",
+        {"locks": locks, "account_wide": ACCOUNT_WIDE, "reset_form": SignInHelpForm()},
+    )
+
+
+@require_POST
+@trust_admin
+def sign_in_unlock(request: HttpRequest) -> HttpResponse:
+    form = SignInHelpForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say which account to unlock.")
+        return redirect("web:sign-ins")
+    username = form.cleaned_data["username"]
+    lifted = services.unlock_sign_in(user=current_user(request), username=username)
+    messages.success(
+        request, f"{username}: {lifted} lock{'s' if lifted != 1 else ''} lifted, failures cleared."
+    )
+    return redirect("web:sign-ins")
+
+
+@require_POST
+@trust_admin
+def sign_in_reset_second_factor(request: HttpRequest) -> HttpResponse:
+    form = SignInHelpForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say whose second factor to reset.")
+        return redirect("web:sign-ins")
+    username = form.cleaned_data["username"]
+    try:
+        services.reset_second_factor(user=current_user(request), username=username)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("web:sign-ins")
+    messages.success(
+        request, f"{username}: authenticator removed; they enrol a new one at their next sign-in."
+    )
+    return redirect("web:sign-ins")

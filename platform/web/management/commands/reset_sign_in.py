@@ -1,15 +1,15 @@
 """For the help desk: reset a user's authenticator (they enrol again at their next sign-in)
-and/or lift a sign-in lock. Both are audited."""
+and/or lift a sign-in lock. The same services as the trust console's sign-ins page, so both
+write the same audit entries; the actor is `cli:<--by>`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts import second_factor
-from audit.services import record
+from web.services import CommandLine, reset_second_factor, unlock_sign_in
 
 
 class Command(BaseCommand):
@@ -25,14 +25,13 @@ class Command(BaseCommand):
         username = options["username"]
         if not options["totp"] and not options["unlock"]:
             raise CommandError("say what to reset: --totp, --unlock or both")
+        actor = CommandLine(options["by"])
         if options["totp"]:
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                raise CommandError(f"no user {username!r}")
-            second_factor.reset_device(user)
-            record(f"cli:{options['by']}", "auth.totp_reset", username)
+            try:
+                reset_second_factor(user=actor, username=username)
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from None
             self.stdout.write(f"{username}: authenticator removed; they enrol at next sign-in")
         if options["unlock"]:
-            second_factor.clear_failures(username)
-            record(f"cli:{options['by']}", "auth.unlock", username)
+            unlock_sign_in(user=actor, username=username)
             self.stdout.write(f"{username}: sign-in lock lifted")
