@@ -61,7 +61,14 @@ class ScoringConfigVersion(models.Model):
                 fields=["state"],
                 condition=models.Q(state="active"),
                 name="one_active_config",
-            )
+            ),
+            # Nobody activates a refit they proposed (the service refuses it first).
+            models.CheckConstraint(
+                condition=~models.Q(state="active")
+                | models.Q(decided_by__isnull=True)
+                | ~models.Q(decided_by=models.F("created_by")),
+                name="activated_by_a_second_administrator",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -69,6 +69,9 @@ urlpatterns = [
     path("trust/keys/revoke/", trust.key_revoke, name="key-revoke"),
     path("trust/health/", trust.health_page, name="health"),
     path("trust/health/<str:code>/replay/", trust.replay, name="replay"),
+    path("trust/scoring/", trust.scoring_page, name="scoring"),
+    path("trust/scoring/propose/", trust.scoring_propose, name="scoring-propose"),
+    path("trust/scoring/<str:version>/decide/", trust.scoring_decide, name="scoring-decide"),
     path("audit/", audit.audit_log, name="audit"),
     re_path(r"^static/(?P<path>.+)$", static.static_file, name="static"),
 ]

@@ -102,4 +102,16 @@ class Migration(migrations.Migration):
                 condition=models.Q(state="active"), fields=("state",), name="one_active_config"
             ),
         ),
+        migrations.AddConstraint(
+            model_name="scoringconfigversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "active"), _negated=True),
+                    ("decided_by__isnull", True),
+                    models.Q(("decided_by", models.F("created_by")), _negated=True),
+                    _connector="OR",
+                ),
+                name="activated_by_a_second_administrator",
+            ),
+        ),
     ]

@@ -23,6 +23,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("web:partners", "Partners", (Role.TRUST_ADMIN,)),
     ("web:keys", "Keys", (Role.TRUST_ADMIN,)),
     ("web:health", "Federation health", (Role.TRUST_ADMIN,)),
+    ("web:scoring", "Risk score", (Role.TRUST_ADMIN,)),
     ("web:audit", "Audit log", (Role.AUDITOR,)),
 ]
 
