@@ -13,8 +13,18 @@ from .models import ScoringConfigVersion, ScreeningList
 
 @admin.register(ScoringConfigVersion)
 class ScoringConfigAdmin(ReadOnlyAdmin[ScoringConfigVersion]):
-    list_display = ("version", "active", "note", "created_at")
-    fields = ("version", "config", "active", "note", "created_by", "created_at")
+    list_display = ("version", "state", "note", "created_at")
+    fields = (
+        "version",
+        "config",
+        "state",
+        "evaluation",
+        "note",
+        "created_by",
+        "created_at",
+        "decided_by",
+        "decided_at",
+    )
 
 
 @admin.register(ScreeningList)

@@ -11,28 +11,72 @@ from django.utils import timezone
 from reports.models import CLASSIFICATION_CHOICES, Report
 
 
+class ConfigState(models.TextChoices):
+    """A configuration's life: a refit is *proposed* (fitted, evaluated, not used), a second
+    trust administrator makes it *active* or *rejected*; an active one is *retired* when
+    another becomes active. Configurations activated from a file start active."""
+
+    PROPOSED = "proposed", "Proposed"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+    REJECTED = "rejected", "Rejected"
+
+
 class ScoringConfigVersion(models.Model):
     """Weights, priors and decay of the risk score. Each stored score names the version that
     made it; activating a version rescores every case."""
 
     version = models.CharField(max_length=40, unique=True)
     config = models.JSONField(help_text="riskscore.engine.ScoringConfig.to_dict()")
-    active = models.BooleanField(default=False)
+    state = models.CharField(
+        max_length=10, choices=ConfigState.choices, default=ConfigState.PROPOSED, db_index=True
+    )
+    evaluation = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="for a refit: the held-out comparison with the configuration it started from",
+    )
     note = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text="who activated it from a file, or proposed the refit",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the second administrator who activated or rejected a proposed refit",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["active"], condition=models.Q(active=True), name="one_active_config"
-            )
+                fields=["state"],
+                condition=models.Q(state="active"),
+                name="one_active_config",
+            ),
+            # Nobody activates a refit they proposed (the service refuses it first).
+            models.CheckConstraint(
+                condition=~models.Q(state="active")
+                | models.Q(decided_by__isnull=True)
+                | ~models.Q(decided_by=models.F("created_by")),
+                name="activated_by_a_second_administrator",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.version}{' (active)' if self.active else ''}"
+        return f"{self.version} ({self.state})"
+
+    @property
+    def active(self) -> bool:
+        return self.state == ConfigState.ACTIVE
 
 
 class ScreeningList(models.Model):

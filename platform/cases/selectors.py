@@ -15,8 +15,18 @@ from django.db.models.functions import Floor, Least
 from accounts.selectors import clearance_of
 from reports.models import Report
 from reports.selectors import visible_reports
+from riskscore.features import DEFAULT_CONFIG
 
-from .models import Case, CaseNote, CaseOverride, CaseRedirect, CaseScore, CaseSeen
+from .models import (
+    Case,
+    CaseNote,
+    CaseOverride,
+    CaseRedirect,
+    CaseScore,
+    CaseSeen,
+    ConfigState,
+    ScoringConfigVersion,
+)
 
 UNASSIGNED = 0  # CaseFilters.assignee: cases nobody has
 
@@ -320,4 +330,86 @@ def analysts_for(user: AbstractBaseUser | AnonymousUser, level: int) -> list[Use
             profile__role__in=[Role.ANALYST, Role.RELEASER],
             profile__clearance__gte=level,
         ).order_by("username")
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring configurations and proposed refits (the trust console's scoring page)
+# --------------------------------------------------------------------------------------------
+
+REFIT_METRICS = (
+    ("ndcg50", "NDCG@50", True),
+    ("average_precision", "Average precision", True),
+    ("brier", "Brier score (lower is better)", False),
+)
+SHOWN_CHANGES = 12
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    label: str
+    fitted: float
+    active: float
+    better: bool  # the fitted configuration does better on this metric
+    same: bool
+
+
+@dataclass(frozen=True)
+class RefitSummary:
+    """A proposed (or decided) refit as the scoring page shows it."""
+
+    row: ScoringConfigVersion
+    evaluation: dict[str, Any]
+    metrics: list[MetricRow]
+    changes: list[dict[str, Any]]  # largest first, the first SHOWN_CHANGES
+    more_changes: list[dict[str, Any]]
+    calibration: list[tuple[dict[str, Any], dict[str, Any]]]  # (fitted, active) per bin
+
+
+@dataclass(frozen=True)
+class ScoringOverview:
+    active: ScoringConfigVersion | None  # None: the built-in default is in use
+    active_version: str
+    proposed: list[RefitSummary]
+    history: list[ScoringConfigVersion]
+
+
+def refit_summary(row: ScoringConfigVersion) -> RefitSummary | None:
+    ev = row.evaluation or {}
+    if "fitted" not in ev or "active" not in ev:
+        return None  # a configuration activated from a file: no held-out comparison
+    metrics = []
+    for key, label, higher in REFIT_METRICS:
+        fitted, active = float(ev["fitted"][key]), float(ev["active"][key])
+        metrics.append(
+            MetricRow(
+                label, fitted, active, (fitted > active) if higher else (fitted < active),
+                fitted == active,
+            )
+        )  # fmt: skip
+    changes = [c for c in ev.get("weights", []) if c.get("change")]
+    fitted_bins = ev["fitted"].get("calibration", [])
+    active_bins = ev["active"].get("calibration", [])
+    bins = list(zip(fitted_bins, active_bins, strict=False))  # same held-back cases, same bins
+    return RefitSummary(row, ev, metrics, changes[:SHOWN_CHANGES], changes[SHOWN_CHANGES:], bins)
+
+
+def scoring_overview(history: int = 20) -> ScoringOverview:
+    rows = ScoringConfigVersion.objects.select_related("created_by", "decided_by")
+    active = rows.filter(state=ConfigState.ACTIVE).first()
+    proposed = [
+        summary
+        for row in rows.filter(state=ConfigState.PROPOSED).order_by("-created_at", "-pk")
+        if (summary := refit_summary(row)) is not None
+    ]
+    past = list(
+        rows.filter(state__in=[ConfigState.RETIRED, ConfigState.REJECTED]).order_by(
+            "-created_at", "-pk"
+        )[:history]
+    )
+    return ScoringOverview(
+        active=active,
+        active_version=active.version if active else DEFAULT_CONFIG.version,
+        proposed=proposed,
+        history=past,
     )

@@ -40,6 +40,7 @@ from .models import (
     CaseOverride,
     CaseSeen,
     CaseStatus,
+    ConfigState,
     ScoringConfigVersion,
     ScreeningList,
 )
@@ -69,8 +70,32 @@ def queue_scoring(versions: Sequence[ReportVersion]) -> None:
 
 
 def active_config() -> ScoringConfig:
-    row = ScoringConfigVersion.objects.filter(active=True).first()
+    row = ScoringConfigVersion.objects.filter(state=ConfigState.ACTIVE).first()
     return ScoringConfig.from_dict(row.config) if row else DEFAULT_CONFIG
+
+
+CONFIG_LOCK = 0x7363_6F72  # advisory-lock key: one configuration change at a time
+
+
+def lock_configs() -> None:
+    """Serialise configuration changes (proposals, activations) until the transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CONFIG_LOCK])
+
+
+def make_active(row: ScoringConfigVersion, *, decided_by: User | None = None) -> None:
+    """The one activation path, inside the caller's transaction: the active configuration is
+    retired, `row` becomes active, and every case is rescored by the worker after commit (each
+    stored score then names `row.version`)."""
+    lock_configs()
+    ScoringConfigVersion.objects.filter(state=ConfigState.ACTIVE).exclude(pk=row.pk).update(
+        state=ConfigState.RETIRED
+    )
+    row.state = ConfigState.ACTIVE
+    if decided_by is not None:
+        row.decided_by, row.decided_at = decided_by, timezone.now()
+    row.save()
+    after_commit("cases.tasks.rescore_all_task")
 
 
 @transaction.atomic
@@ -79,11 +104,10 @@ def activate_config(data: dict[str, Any], *, note: str = "", user: Any = None) -
     config = ScoringConfig.from_dict(data)
     if ScoringConfigVersion.objects.filter(version=config.version).exists():
         raise ValueError(f"configuration version {config.version} exists; give a new version")
-    ScoringConfigVersion.objects.filter(active=True).update(active=False)
-    ScoringConfigVersion.objects.create(
-        version=config.version, config=config.to_dict(), active=True, note=note, created_by=user
+    row = ScoringConfigVersion(
+        version=config.version, config=config.to_dict(), note=note, created_by=user
     )
-    after_commit("cases.tasks.rescore_all_task")
+    make_active(row)
     return config
 
 

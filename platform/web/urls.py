@@ -76,6 +76,9 @@ urlpatterns = [
         trust.sign_in_reset_second_factor,
         name="sign-in-reset-second-factor",
     ),
+    path("trust/scoring/", trust.scoring_page, name="scoring"),
+    path("trust/scoring/propose/", trust.scoring_propose, name="scoring-propose"),
+    path("trust/scoring/<str:version>/decide/", trust.scoring_decide, name="scoring-decide"),
     path("audit/", audit.audit_log, name="audit"),
     re_path(r"^static/(?P<path>.+)$", static.static_file, name="static"),
 ]

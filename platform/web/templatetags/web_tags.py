@@ -24,6 +24,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("web:keys", "Keys", (Role.TRUST_ADMIN,)),
     ("web:health", "Federation health", (Role.TRUST_ADMIN,)),
     ("web:sign-ins", "Sign-ins", (Role.TRUST_ADMIN,)),
+    ("web:scoring", "Risk score", (Role.TRUST_ADMIN,)),
     ("web:audit", "Audit log", (Role.AUDITOR,)),
 ]
 

@@ -13,6 +13,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import second_factor
 from accounts.models import ACCOUNT_WIDE, Role
+from cases import refit
+from cases import selectors as case_selectors
 from core.markings import Classification
 from federation.client import PartnerUnreachable
 from federation.models import Partner, PartnerStatus
@@ -425,3 +427,60 @@ def sign_in_reset_second_factor(request: HttpRequest) -> HttpResponse:
         request, f"{username}: authenticator removed; they enrol a new one at their next sign-in."
     )
     return redirect("web:sign-ins")
+
+
+# --------------------------------------------------------------------------------------------
+# Risk score: refits learned from dispositions, activated by a second administrator
+# --------------------------------------------------------------------------------------------
+
+
+def _refusal_text(exc: PermissionDenied | ValidationError) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    text = str(exc)
+    return text[:1].upper() + text[1:] + "."
+
+
+@trust_admin
+def scoring_page(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "web/trust/scoring.html",
+        {"overview": case_selectors.scoring_overview(), "me": current_user(request)},
+    )
+
+
+@require_POST
+@trust_admin
+def scoring_propose(request: HttpRequest) -> HttpResponse:
+    try:
+        row = refit.propose_refit(current_user(request), note=request.POST.get("note", ""))
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, _refusal_text(exc))
+    else:
+        messages.success(
+            request,
+            f"Refit {row.version} proposed. Another trust administrator must activate it "
+            "before it is used.",
+        )
+    return redirect("web:scoring")
+
+
+@require_POST
+@trust_admin
+def scoring_decide(request: HttpRequest, version: str) -> HttpResponse:
+    decision = request.POST.get("decision")
+    if decision not in ("activate", "reject"):
+        raise Http404("unknown decision")
+    try:
+        if decision == "activate":
+            row = refit.activate_proposed(current_user(request), version)
+            messages.success(
+                request, f"{row.version} is active; every case is being rescored with it."
+            )
+        else:
+            row = refit.reject_proposed(current_user(request), version)
+            messages.success(request, f"{row.version} rejected; it will not be used.")
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, _refusal_text(exc))
+    return redirect("web:scoring")
