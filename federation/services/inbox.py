@@ -43,6 +43,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.bulk import copy_create
+from core.enqueue import after_commit
 from core.markings import MarkingError
 from core.selectors import this_node
 from federation.dbtext import clean_text
@@ -298,9 +299,8 @@ def _look_for_unknown_keys(ordered: list[dict[str, Any]], results: list[dict[str
             nodes.update(n for n in named if isinstance(n, str) and NODE_RE.fullmatch(n))
     asked = [node for node in sorted(nodes) if first_in_window(f"refresh:{node}", KEY_LOOKUP_S)]
     if asked:
-        from federation.tasks import refresh_manifest_of
-
-        transaction.on_commit(lambda: [refresh_manifest_of.delay(node) for node in asked])
+        for node in asked:
+            after_commit("federation.tasks.refresh_manifest_of", node)
 
 
 def settled_seqs(results: Iterable[dict[str, Any]]) -> set[int]:
@@ -351,12 +351,8 @@ def advance_cursor(sender: Partner, seen: set[int], *, pull_on_gap: bool = True)
             Partner.objects.filter(pk=partner.pk).update(received_seq=mark, received_ahead=beyond)
         gap = any(seq > mark + 1 for seq in seen)
     if gap and pull_on_gap:
-        from federation.tasks import catch_up
-
         # Pull only if the hole is still there shortly after: an in-flight batch usually fills it.
-        transaction.on_commit(
-            lambda: catch_up.apply_async((sender.code,), {"only_if_gap": True}, countdown=5)
-        )
+        after_commit("federation.tasks.catch_up", sender.code, only_if_gap=True, countdown=5)
 
 
 def _category_of(env: dict[str, Any]) -> str | None:
@@ -865,7 +861,6 @@ def fan_out_many(owed: list[tuple[Envelope, Release]], *, exclude: Iterable[str]
             Partner.objects.filter(pk=partner.pk).update(next_seq=F("next_seq") + count)
             codes.append(partner.code)
     if codes:
-        from federation.tasks import deliver
-
-        transaction.on_commit(lambda: [deliver.delay(code) for code in codes])
+        for code in codes:
+            after_commit("federation.tasks.deliver", code)
     return codes

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.enqueue import after_commit
 from core.markings import Classification
 from core.selectors import this_node
 from federation.dbtext import clean_text
@@ -143,9 +144,8 @@ def fan_out(
     Delivery.objects.bulk_create(owed)
     codes = [d.partner.code for d in owed]
     if codes:
-        from federation.tasks import deliver
-
-        transaction.on_commit(lambda: [deliver.delay(code) for code in codes])
+        for code in codes:
+            after_commit("federation.tasks.deliver", code)
     return codes
 
 
@@ -357,9 +357,7 @@ def replay_dead_letters(partner_code: str, ids: Iterable[int] | None = None) -> 
     )
     Partner.objects.filter(code=partner_code).update(backoff_until=None)
     if count:
-        from federation.tasks import deliver
-
-        transaction.on_commit(lambda: deliver.delay(partner_code))
+        after_commit("federation.tasks.deliver", partner_code)
     return count
 
 

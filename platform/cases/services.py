@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.selectors import clearance_of, profile_of
 from audit.services import record, refusals_audited
+from core.enqueue import after_commit
 from core.markings import Classification
 from reports.models import ReportVersion, Status
 from reports.selectors import visible_reports
@@ -31,7 +32,6 @@ from riskscore.engine import ScoringConfig, score
 from riskscore.explain import explain_row, group_of, rounded_points
 from riskscore.features import DEFAULT_CONFIG
 
-from .enqueue import after_commit
 from .models import (
     CLOSED_STATUSES,
     Case,

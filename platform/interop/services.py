@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -18,6 +17,7 @@ from accounts.models import Role
 from accounts.selectors import clearance_of, profile_of
 from audit.services import record
 from core.bulk import copy_create
+from core.enqueue import after_commit
 from core.markings import Classification, MarkingError
 from core.nodes import NODE_DIRECTORY
 from core.selectors import this_node
@@ -107,9 +107,7 @@ def project_versions(versions: Sequence[ReportVersion]) -> None:
     if local:
         project_now(local)
     if received:
-        transaction.on_commit(
-            lambda: current_app.send_task("interop.tasks.project_received", args=[received])
-        )
+        after_commit("interop.tasks.project_received", received)
 
 
 PROJECTION_LOCK = 0x7374_6978  # one projection at a time keeps is_latest/is_first exact

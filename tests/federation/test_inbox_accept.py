@@ -224,7 +224,7 @@ def test_a_tombstone_for_a_report_never_received_is_refused(
 def catch_ups(callbacks: list[Any]) -> list[Any]:
     """The after-commit callbacks that ask for a catch-up pull (other version hooks, such as
     case scoring, schedule their own)."""
-    return [cb for cb in callbacks if cb.__qualname__.startswith("advance_cursor.")]
+    return [cb for cb in callbacks if getattr(cb, "task", "") == "federation.tasks.catch_up"]
 
 
 def test_the_cursor_stops_at_a_gap_and_moves_once_it_is_filled(

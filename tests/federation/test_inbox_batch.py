@@ -446,14 +446,18 @@ def test_relayed_reports_are_owed_onwards_with_dense_sequence_numbers(
 def test_delivery_is_asked_for_once_per_partner_after_the_commit(
     uk: FakePartner, onward: FakePartner, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from federation import tasks
+    from celery import current_app
 
-    asked: list[str] = []
+    sent: list[tuple[str, list[Any]]] = []
+
+    def send_task(name: str, args: list[Any], **options: Any) -> None:
+        sent.append((name, args))
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tasks.deliver, "delay", asked.append)
+        patch.setattr(current_app, "send_task", send_task)
         with django_capture_on_commit_callbacks(execute=True):
             receive_items(uk.partner, items_of(*(uk.report_envelope() for _ in range(3))))
-    assert asked == ["nz"]
+    assert [args for name, args in sent if name == "federation.tasks.deliver"] == [["nz"]]
 
 
 # --------------------------------------------------------------------------------------------
