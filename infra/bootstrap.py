@@ -42,7 +42,7 @@ def checked_lock(name: str) -> Path:
     if first != f"# pyproject.toml sha256: {digest}":
         sys.exit(
             f"{lock.relative_to(ROOT)} is missing or was not made from this pyproject.toml: "
-            "run .venv/bin/python infra/lock.py (pip-tools) and commit the locks"
+            "run .venv/bin/python infra/lock.py (uv) and commit the locks"
         )
     return lock
 
