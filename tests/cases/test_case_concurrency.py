@@ -26,7 +26,7 @@ from cases.services import drain_pending, merge_cases
 from reports.models import Report
 from reports.services import revise_report
 from tests.cases.factories import OFFICIAL, SECRET, author, content, details, publish
-from tests.support.processes import procfile_commands, running, wait_for_text
+from tests.support.processes import database_url, procfile_commands, running, wait_for_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 __all__ = ["author"]  # a fixture
@@ -159,9 +159,7 @@ def test_merges_while_scoring_runs(author: Any, make_user: Callable[..., Any]) -
 def scoring_worker(tmp_path: Path) -> Iterator[Path]:
     """The Procfile's scoring worker, on this test's database and broker."""
     settings = connection.settings_dict
-    database = (
-        f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
-    )
+    database = database_url(settings)
     broker = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     # Messages left by earlier tests (queued, or unacknowledged and due back) name rows that
     # are gone; they would only wake the worker for nothing.

@@ -7,13 +7,30 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url(settings: Mapping[str, Any]) -> str:
+    """A DATABASE_URL for a child process on the same database as Django's `settings` entry:
+    a TCP host as host:port, the embedded server's socket directory as ?host= (a path cannot
+    stand in the URL's host part)."""
+    user, name = settings["USER"], settings["NAME"]
+    host, port = str(settings["HOST"] or ""), str(settings.get("PORT") or "")
+    if host.startswith("/"):
+        return (
+            f"postgres://{user}@:{port}/{name}?host={host}"
+            if port
+            else (f"postgres://{user}@/{name}?host={host}")
+        )
+    return f"postgres://{user}@{host or '127.0.0.1'}:{port or 5432}/{name}"
 
 
 def free_port() -> int:
@@ -35,7 +52,7 @@ def procfile_commands() -> dict[str, str]:
 def running(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Run a Procfile-style command (shell expansion of ${VAR:-default}) in its own group."""
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-    full_env["PATH"] = f"{Path(os.sys.executable).parent}:{full_env.get('PATH', '')}"
+    full_env["PATH"] = f"{Path(sys.executable).parent}:{full_env.get('PATH', '')}"
     with open(log, "wb") as out:
         process = subprocess.Popen(
             ["bash", "-c", f"exec {command}"],

@@ -27,7 +27,13 @@ from notifications.models import Notification, Watch
 from reports.models import Entity, ReportVersion
 from reports.services import record_received_version
 
-from ..support.processes import free_port, procfile_commands, running, wait_for_text
+from ..support.processes import (
+    database_url,
+    free_port,
+    procfile_commands,
+    running,
+    wait_for_text,
+)
 from .conftest import add_partner, content, html, signed_in
 
 CONSIGNEE = "Harbourfront Logistics Pte Ltd"
@@ -241,7 +247,7 @@ def test_the_celery_task_computes_notifications(
     with transaction.atomic():  # as the inbox records a batch
         received("Arrived while the worker ran")
     db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    url = database_url(db)
     log = tmp_path / "worker.log"
     env = {"WORKER_CONCURRENCY": "1", "DATABASE_URL": url}
     with running(procfile_commands()["worker"], env, log):
