@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Value
 from django.db.models.functions import Floor, Least
 
-from accounts.selectors import clearance_of
+from accounts.selectors import AUTHOR_ROLES, clearance_of
 from reports.models import Report
 from reports.selectors import visible_reports
 from riskscore.features import DEFAULT_CONFIG
@@ -320,14 +320,13 @@ def seen_times(
 
 def analysts_for(user: AbstractBaseUser | AnonymousUser, level: int) -> list[User]:
     """Users a case at `level` can be assigned to (analysts and releasers cleared for it)."""
-    from accounts.models import Role
 
     if clearance_of(user) is None:
         return []
     return list(
         User.objects.filter(
             is_active=True,
-            profile__role__in=[Role.ANALYST, Role.RELEASER],
+            profile__role__in=list(AUTHOR_ROLES),
             profile__clearance__gte=level,
         ).order_by("username")
     )

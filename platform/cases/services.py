@@ -21,8 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.selectors import clearance_of, profile_of
+from accounts.selectors import AUTHOR_ROLES, clearance_of, profile_of
 from audit.services import record, refusals_audited
 from core.enqueue import after_commit
 from core.markings import Classification
@@ -258,7 +257,7 @@ def _author(user: Actor) -> User:
     profile = profile_of(user)
     if not isinstance(user, User) or profile is None:
         raise PermissionDenied("sign in first")
-    if profile.role not in (Role.ANALYST, Role.RELEASER):
+    if profile.role not in AUTHOR_ROLES:
         raise PermissionDenied("changing cases needs the analyst or releaser role")
     return user
 
@@ -477,7 +476,7 @@ def assign_case(user: Actor, case_id: int, assignee_id: int | None) -> Case:
         if (
             assignee is None
             or profile is None
-            or profile.role not in (Role.ANALYST, Role.RELEASER)
+            or profile.role not in AUTHOR_ROLES
             or profile.clearance < case.classification
         ):
             raise ValidationError(

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.selectors import clearance_of, profile_of
+from accounts.selectors import AUTHOR_ROLES, clearance_of, profile_of
 from audit.services import record
 from core.bulk import copy_create
 from core.enqueue import after_commit
@@ -209,7 +209,7 @@ class ImportResult:
 
 def _require_drafting(user: User) -> None:
     profile = profile_of(user)
-    if profile is None or profile.role not in (Role.ANALYST, Role.RELEASER):
+    if profile is None or profile.role not in AUTHOR_ROLES:
         raise PermissionDenied("importing into drafts needs the analyst or releaser role")
 
 
