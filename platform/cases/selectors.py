@@ -37,6 +37,7 @@ class CaseFilters:
     country: str | None = None
     origin: str | None = None
     min_score: float | None = None
+    max_score: float | None = None  # exclusive: a chart's score band is [min, max)
     status: str | None = None
     assignee: int | None = None  # a user id, or UNASSIGNED
 
@@ -79,6 +80,8 @@ def ranked_cases(
         rows = rows.filter(case__origins__contains=[filters.origin])
     if filters.min_score is not None:
         rows = rows.filter(score__gte=filters.min_score)
+    if filters.max_score is not None:
+        rows = rows.filter(score__lt=filters.max_score)
     if filters.status:
         rows = rows.filter(case__status=filters.status)
     if filters.assignee == UNASSIGNED:
@@ -210,26 +213,32 @@ def count_ranked_cases(
     return rows.order_by().count()
 
 
-def score_histogram(user: AbstractBaseUser | AnonymousUser, bins: int = 10) -> list[int]:
-    """Visible cases per score band: `bins` equal bands over 0-100 (100 falls in the last)."""
+def score_histograms_by_category(
+    user: AbstractBaseUser | AnonymousUser, bins: int = 10
+) -> dict[str, list[int]]:
+    """Visible cases per category and score band (`bins` equal bands over 0-100, 100 in the
+    last), categories with no visible case left out; a case whose reports differ in category
+    is under "mixed"."""
     clearance = clearance_of(user)
-    counts = [0] * bins
     if clearance is None:
-        return counts
+        return {}
     width = 100 / bins
     rows = (
         CaseScore.objects.filter(classification__lte=int(clearance))
         .annotate(
             band=Least(
                 Floor(F("score") / Value(width)), Value(float(bins - 1)), output_field=FloatField()
-            )
+            ),
+            category=F("case__category"),
         )
-        .values("band")
+        .values("category", "band")
         .annotate(n=Count("case_id"))
     )
+    out: dict[str, list[int]] = {}
     for row in rows:
+        counts = out.setdefault(row["category"], [0] * bins)
         counts[max(int(row["band"]), 0)] += row["n"]
-    return counts
+    return out
 
 
 def highest_visible_level(user: AbstractBaseUser | AnonymousUser) -> int | None:

@@ -7,17 +7,20 @@ for screen readers and tooltips) plus the same numbers as a table.
 
 from __future__ import annotations
 
+import calendar
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import pairwise
+from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, F, Max, QuerySet
 from django.db.models.functions import TruncMonth
+from django.urls import reverse
 from django.utils import timezone
 
-from cases.selectors import highest_visible_level, score_histogram
+from cases.selectors import highest_visible_level, score_histograms_by_category
 from core.nodes import NODE_DIRECTORY
 from reports.models import Category, Report, ReportVersion, Status
 from reports.selectors import visible_reports
@@ -42,6 +45,7 @@ class Rect:
     height: float
     fill: str
     title: str
+    href: str = ""  # the filtered list the bar counts, when there is one
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class StackedColumns:
     table: list[tuple[str, dict[str, int], int]] = field(default_factory=list)
     categories: list[tuple[str, str]] = field(default_factory=list)
     total: int = 0
+    undated: int = 0  # reports with no event date, which no month can show
     plot_left: int = 40
     plot_bottom: int = 0
 
@@ -89,6 +94,8 @@ class Histogram:
     total: int = 0
     plot_left: int = 40
     plot_bottom: int = 0
+    label: str = ""  # the category, for one of the per-category histograms
+    key: str = ""
 
 
 @dataclass
@@ -97,8 +104,18 @@ class Charts:
     by_origin: HorizontalBars
     routes: HorizontalBars
     risk: Histogram
+    risk_by_category: list[Histogram]
     levels: list[int]  # classifications of the reports and cases counted (for the banner)
     counted: int
+
+    @property
+    def risk_category_rows(self) -> list[tuple[str, list[int]]]:
+        """The per-category histograms as one table: a score band per row, a category per
+        column."""
+        return [
+            (band, [chart.table[row][1] for chart in self.risk_by_category])
+            for row, (band, _) in enumerate(self.risk.table)
+        ]
 
 
 def _months_back(today: date, months: int) -> list[date]:
@@ -124,12 +141,21 @@ def charted_reports(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Report]:
     return visible_reports(user).exclude(status=Status.WITHDRAWN)
 
 
+def _month_list_url(category: str, month: date) -> str:
+    """The report list filtered to one category and one month of events."""
+    last = date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
+    query = {"category": category, "event_from": month.isoformat(), "event_to": last.isoformat()}
+    return f"{reverse('web:reports')}?{urlencode(query)}"
+
+
 def over_time(reports: QuerySet[Report], months: int) -> StackedColumns:
+    """Reports per month of their events (the month the events start), stacked by category.
+    Filing dates would put every bulk-imported or demo report in one month."""
     today = timezone.localdate()
     axis = _months_back(today, months)
     rows = (
-        reports.filter(created_at__date__gte=axis[0])
-        .annotate(month=TruncMonth("created_at"))
+        reports.filter(event_start__gte=axis[0], event_start__lte=today)
+        .annotate(month=TruncMonth("event_start"))
         .values("month", "category")
         .annotate(n=Count("id"))
     )
@@ -164,6 +190,7 @@ def over_time(reports: QuerySet[Report], months: int) -> StackedColumns:
                         round(h, 1),
                         colour,
                         f"{month:%b %Y}: {n} {labels[category]}",
+                        _month_list_url(category, month),
                     )
                 )
         label = f"{month:%b}" if month.month != 1 and index else f"{month:%b %y}"
@@ -177,6 +204,7 @@ def over_time(reports: QuerySet[Report], months: int) -> StackedColumns:
     chart.legend = [(labels[c], colour) for c, colour in CATEGORY_COLOURS.items()]
     chart.categories = [(c, labels[c]) for c in CATEGORY_COLOURS]
     chart.total = sum(totals)
+    chart.undated = reports.filter(event_start__isnull=True).count()
     return chart
 
 
@@ -229,9 +257,25 @@ def route_legs(reports: QuerySet[Report], top: int = 10) -> list[tuple[str, int]
     return sorted(legs.items(), key=lambda item: (-item[1], item[0]))[:top]
 
 
-def risk_histogram(counts: list[int]) -> Histogram:
-    """Columns of visible cases per score band (`cases.selectors.score_histogram`)."""
-    width, height, left, bottom, top = 560, 260, 48, 44, 12
+def _band_queue_url(category: str, low: int, high: int) -> str:
+    """The triage queue filtered to one score band (and one category, when given)."""
+    query: dict[str, str | int] = {"category": category} if category else {}
+    query["min_score"] = low
+    if high < 100:  # the last band holds 100 itself
+        query["max_score"] = high
+    return f"{reverse('web:cases')}?{urlencode(query)}"
+
+
+def risk_histogram(
+    counts: list[int],
+    *,
+    category: str = "",
+    size: tuple[int, int] = (560, 260),
+    colour: str = BAR_COLOUR,
+) -> Histogram:
+    """Columns of visible cases per score band, each a link to those cases in the queue."""
+    width, height = size
+    left, bottom, top = 48, 44, 12
     plot_w, plot_h = width - left - 10, height - bottom - top
     chart = Histogram(width=width, height=height, plot_left=left, plot_bottom=height - bottom)
     scale_max = _nice_max(max(counts, default=0) or 1)
@@ -251,12 +295,14 @@ def risk_histogram(counts: list[int]) -> Histogram:
                     round(height - bottom - h, 1),
                     round(slot - 2, 1),
                     round(h, 1),
-                    BAR_COLOUR,
+                    colour,
                     f"score {label}: {n} {noun}",
+                    _band_queue_url(category, low, high),
                 )
             )
         chart.table.append((label, n))
-        chart.x_ticks.append(Tick(round(x, 1), height - bottom + 16, str(low)))
+        if not index % 2 or width >= 400:
+            chart.x_ticks.append(Tick(round(x, 1), height - bottom + 16, str(low)))
     chart.x_ticks.append(Tick(round(left + bands * slot, 1), height - bottom + 16, "100"))
     for tick in range(5):
         value = scale_max * tick // 4
@@ -267,17 +313,38 @@ def risk_histogram(counts: list[int]) -> Histogram:
     return chart
 
 
+def risk_by_category(per_category: dict[str, list[int]]) -> list[Histogram]:
+    """One small histogram per category with visible cases, in the legend's order: a category
+    whose scores all sat on one value would show as a single column."""
+    labels = {**dict(Category.choices), "mixed": "Mixed categories", "": "Not yet described"}
+    order = [*CATEGORY_COLOURS, "mixed", ""]
+    charts = []
+    for key in sorted(per_category, key=lambda k: order.index(k) if k in order else len(order)):
+        chart = risk_histogram(
+            per_category[key],
+            category=key,
+            size=(340, 180),
+            colour=CATEGORY_COLOURS.get(key, BAR_COLOUR),
+        )
+        chart.label, chart.key = labels.get(key, key), key
+        charts.append(chart)
+    return charts
+
+
 def build_charts(user: AbstractBaseUser | AnonymousUser, months: int = 12) -> Charts:
     reports = charted_reports(user)
     levels = [] if not reports.exists() else [int(reports.aggregate(m=Max("classification"))["m"])]
     case_level = highest_visible_level(user)
     if case_level is not None:
         levels.append(int(case_level))
+    per_category = score_histograms_by_category(user)
+    overall = [sum(column) for column in zip(*per_category.values(), strict=True)] or [0] * 10
     return Charts(
         over_time=over_time(reports, months),
         by_origin=by_origin(reports),
         routes=horizontal(route_legs(reports)),
-        risk=risk_histogram(score_histogram(user)),
+        risk=risk_histogram(overall),
+        risk_by_category=risk_by_category(per_category),
         levels=levels,
         counted=reports.count(),
     )

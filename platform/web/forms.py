@@ -172,6 +172,16 @@ class RotateForm(forms.Form):
     use = forms.ChoiceField(choices=[(KeyUse.REPORT, "report"), (KeyUse.REQUEST, "request")])
 
 
+def _score_field(label: str) -> forms.FloatField:
+    return forms.FloatField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_value=100,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+
+
 class CaseFilterForm(forms.Form):
     """Filters of the triage queue; an invalid value is ignored (and shown as an error)."""
 
@@ -196,13 +206,8 @@ class CaseFilterForm(forms.Form):
     event_to = forms.DateField(
         label="Latest event to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    min_score = forms.FloatField(
-        label="Minimum score",
-        required=False,
-        min_value=0,
-        max_value=100,
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-    )
+    min_score = _score_field("Minimum score")
+    max_score = _score_field("Score below")
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *CaseStatus.choices]
     )
@@ -229,12 +234,12 @@ class CaseFilterForm(forms.Form):
         self.is_valid()
         data = self.cleaned_data
         level = data.get("classification")
-        min_score = data.get("min_score")
         return {
             "category": data.get("category") or None,
             "country": (data.get("country") or "").upper() or None,
             "origin": data.get("origin") or None,
-            "min_score": min_score if min_score is not None else None,
+            "min_score": data.get("min_score"),
+            "max_score": data.get("max_score"),
             "classification": int(Classification[level]) if level else None,
             "search": (data.get("q") or "").strip() or None,
             "event_from": data.get("event_from"),

@@ -82,6 +82,12 @@ def test_api_ranks_cases_and_hides_them_above_clearance(
     low = client_for(Role.ANALYST, "CONFIDENTIAL").get("/api/v1/cases/").json()
     assert low["count"] == 2
     assert all(row["classification"] != "SECRET" for row in low["results"])
+    # a score band, as the charts' bars open it: [min_score, max_score)
+    middle = scores[1]
+    band = client_for(Role.ANALYST, "SECRET").get(
+        "/api/v1/cases/", {"min_score": middle, "max_score": scores[0]}
+    )
+    assert [row["score"] for row in band.json()["results"]] == [middle]
 
 
 def test_missing_signals_are_shown_as_missing(author: Any) -> None:

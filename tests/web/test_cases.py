@@ -516,7 +516,8 @@ def test_split_from_the_case_view(client_as: Any, cases: Any) -> None:
 
 
 def risk_bars(page: str) -> list[str]:
-    section = page[page.index('aria-labelledby="c-risk"') :]
+    start = page.index('aria-labelledby="c-risk"')
+    section = page[start : page.index("</figure>", start)]
     return re.findall(r"<rect [^>]*data-bar><title>(score [^<]*)</title>", section)
 
 

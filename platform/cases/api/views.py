@@ -42,6 +42,9 @@ class CaseFilterSerializer(serializers.Serializer[dict[str, Any]]):
     country = serializers.RegexField(r"^[A-Z]{2}$", required=False)
     origin = serializers.RegexField(r"^[a-z]{2,8}$", required=False)
     min_score = serializers.FloatField(min_value=0, max_value=100, required=False)
+    max_score = serializers.FloatField(
+        min_value=0, max_value=100, required=False, help_text="exclusive upper bound"
+    )
 
 
 def _case_or_404(request: Request, case_id: int) -> Any:

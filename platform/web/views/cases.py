@@ -195,6 +195,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         country=chosen.get("country"),
         origin=chosen.get("origin"),
         min_score=chosen.get("min_score"),
+        max_score=chosen.get("max_score"),
         status=chosen.get("status"),
         assignee=chosen.get("assignee"),
     )
