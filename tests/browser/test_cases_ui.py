@@ -206,6 +206,18 @@ def test_the_triage_queue_and_a_case_from_the_keyboard(page: Any) -> None:
     expect(page.locator("#banner-top")).to_contain_text("OFFICIAL")
     page.keyboard.press("/")
     expect(page.get_by_label("Title contains")).to_be_focused()
+    # the charts: each category's score spread, and a score band's bar opens those cases
+    page.goto("/charts/")
+    multiples = page.locator(".small-multiple")
+    expect(multiples.first).to_be_visible()
+    shot(page, "16-risk-by-category")
+    chips = page.locator('.small-multiple[data-category="chip_diversion"] svg a')
+    title = chips.first.locator("title").text_content() or ""  # "score 60–70: 2 cases"
+    found = re.match(r"score (\d+)–(\d+): (\d+) case", title)
+    assert found is not None
+    chips.first.click()
+    expect(page).to_have_url(re.compile(rf"min_score={found[1]}"))
+    expect(page.locator("table.cases tbody tr")).to_have_count(int(found[3]))
 
 
 def test_merge_a_case_found_with_the_search_box(page: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pyotp
@@ -271,6 +272,8 @@ def test_policy_editing_with_the_simulator_and_a_second_admin(page: Any) -> None
 
 def test_other_screens(page: Any) -> None:
     partner("uk", "SECRET")
+    this_month = timezone.localdate().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
     author = make_user("browser-writer", Role.RELEASER)
     for n, (level, category, route) in enumerate(
         [
@@ -287,6 +290,7 @@ def test_other_screens(page: Any) -> None:
                 level,
                 category=category,
                 details={"items": [{"model": "H20", "quantity": 8}], "route": route},
+                event_start=this_month if n % 2 else last_month,
             ),
             status=Status.PUBLISHED,
         )
@@ -296,6 +300,11 @@ def test_other_screens(page: Any) -> None:
     expect(page.get_by_text("4 reports counted.")).to_be_visible()
     expect(page.locator("rect[data-bar]").first).to_be_visible()
     shot(page, "10-charts")
+    # a month's bar opens the reports whose events fall in that month
+    bar = page.locator("#c-time ~ svg a").filter(has_text=f"{last_month:%b %Y}: 2 AI-chip")
+    bar.click()
+    expect(page).to_have_url(re.compile(rf"category=chip_diversion&event_from={last_month}"))
+    expect(page.get_by_text("2 reports match these filters.")).to_be_visible()
     page.goto("/trust/keys/")
     expect(page.get_by_role("heading", name="This node's keys")).to_be_visible()
     page.get_by_role("button", name="Rotate the report-signing key").click()
