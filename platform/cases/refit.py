@@ -1,14 +1,15 @@
 """Learning from dispositions: the risk score's weights refitted to analysts' closed cases.
 
-A trust administrator proposes a refit: every disposed case's stored feature vector and its
-label (closed_confirmed = 1, closed_dismissed = 0) are read, a deterministic share is held
-back (`riskscore.fit.holdout_mask`, keyed by case id, so the same case is always on the same
-side), `riskscore.fit.fit_config` fits the rest starting from the active configuration, and
-both configurations are evaluated on the held-back dispositions. The result is stored as a
-*proposed* `ScoringConfigVersion` beside its evaluation; nothing is used until a second trust
-administrator activates it through the one activation path (`services.make_active`, which
-retires the previous configuration and has every case rescored). Every step is audited;
-refused attempts too.
+A trust administrator proposes a refit: every disposed case they may see, its stored feature
+vector and its label (closed_confirmed = 1, closed_dismissed = 0) are read, a deterministic
+share is held back (`riskscore.fit.holdout_mask`, keyed by case id, so the same case is always
+on the same side), `riskscore.fit.fit_config` fits the rest starting from the active
+configuration, and both configurations are evaluated on the held-back dispositions. The result
+is stored as a *proposed* `ScoringConfigVersion` beside its evaluation, with the highest level
+it learned from; nothing is used until a second trust administrator, cleared to that level,
+activates it through the one activation path (`services.make_active`, which retires the
+previous configuration and has every case rescored). Every step is audited; refused attempts
+too.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ from django.utils import timezone
 from numpy.typing import NDArray
 
 from accounts.models import Role
-from accounts.selectors import profile_of
+from accounts.selectors import clearance_of, profile_of
 from audit.services import record, refusals_audited
+from core.markings import Classification
 from riskscore.engine import ScoringConfig
 from riskscore.fit import MIN_DISPOSITIONS, MIN_PER_CLASS, FitError, evaluate, fit_config
 from riskscore.fit import holdout_mask as hash_holdout
 
 from .models import Case, CaseStatus, ConfigState, ScoringConfigVersion
+from .selectors import learned_up_to
 from .services import Actor, active_config, lock_configs, make_active
 
 __all__ = [
@@ -52,6 +55,17 @@ def _trust_admin(user: Actor) -> User:
     return user
 
 
+def _require_cleared_for(admin: User, row: ScoringConfigVersion, action: str) -> None:
+    """Deciding on a refit means reading figures drawn from its dispositions."""
+    level = learned_up_to(row)
+    clearance = clearance_of(admin)
+    if clearance is None or clearance < level:
+        raise PermissionDenied(
+            f"{row.version} learned from dispositions up to {level.name}: {action} it needs "
+            f"a trust administrator cleared to {level.name}"
+        )
+
+
 @dataclass(frozen=True)
 class Dispositions:
     """Closed cases as a fitting problem: ids, features (n x f, NaN = missing) and labels."""
@@ -60,6 +74,7 @@ class Dispositions:
     X: NDArray[np.float64]
     y: NDArray[np.int64]
     skipped: int  # closed cases whose stored features do not fit the configuration
+    highest_level: int = 0  # of the cases used
 
     @property
     def confirmed(self) -> int:
@@ -70,27 +85,32 @@ class Dispositions:
         return len(self.ids) - self.confirmed
 
 
-def dispositions(width: int) -> Dispositions:
-    """Every closed case whose stored feature vector has `width` values, in id order."""
+def dispositions(width: int, clearance: Classification) -> Dispositions:
+    """Every closed case at or below `clearance` (the proposer's: a refit reads nothing they
+    may not see) whose stored feature vector has `width` values, in id order."""
     rows = (
-        Case.objects.filter(status__in=[CaseStatus.CLOSED_CONFIRMED, CaseStatus.CLOSED_DISMISSED])
+        Case.objects.filter(
+            status__in=[CaseStatus.CLOSED_CONFIRMED, CaseStatus.CLOSED_DISMISSED],
+            classification__lte=int(clearance),
+        )
         .order_by("pk")
-        .values_list("pk", "status", "features")
+        .values_list("pk", "status", "features", "classification")
     )
     ids: list[int] = []
     vectors: list[NDArray[np.float64]] = []
     labels: list[int] = []
-    skipped = 0
-    for pk, status, features in rows.iterator(chunk_size=5000):
+    skipped = highest = 0
+    for pk, status, features, level in rows.iterator(chunk_size=5000):
         raw = bytes(features or b"")
         if len(raw) != 8 * width:
             skipped += 1
             continue
+        highest = max(highest, level)
         ids.append(pk)
         vectors.append(np.frombuffer(raw, dtype="<f8"))
         labels.append(1 if status == CaseStatus.CLOSED_CONFIRMED else 0)
     X = np.vstack(vectors) if vectors else np.empty((0, width))
-    return Dispositions(ids, X, np.asarray(labels, dtype=np.int64), skipped)
+    return Dispositions(ids, X, np.asarray(labels, dtype=np.int64), skipped, highest)
 
 
 def _require_enough(data: Dispositions) -> None:
@@ -155,6 +175,7 @@ def _fitted(data: Dispositions, prior: ScoringConfig) -> tuple[ScoringConfig, di
         "confirmed": data.confirmed,
         "dismissed": data.dismissed,
         "skipped": data.skipped,
+        "learned_up_to": data.highest_level,
         "trained_on": int((~held).sum()),
         "held_out": int(held.sum()),
         "holdout_share": HOLDOUT_SHARE,
@@ -193,9 +214,12 @@ def propose_refit(user: Actor, *, note: str = "", via: str | None = None) -> Sco
     held-out comparison against the active one. ValidationError (nothing proposed) when there
     are too few dispositions. `via`: the door, for the audit log (e.g. the command line)."""
     admin = _trust_admin(user)
+    clearance = clearance_of(admin)
+    if clearance is None:
+        raise PermissionDenied("refitting the risk score needs a clearance")
     lock_configs()
     prior = active_config()
-    data = dispositions(prior.n_features)
+    data = dispositions(prior.n_features, clearance)
     _require_enough(data)
     fitted, evaluation = _fitted(data, prior)
     row = ScoringConfigVersion.objects.create(
@@ -238,6 +262,7 @@ def activate_proposed(user: Actor, version: str, *, via: str | None = None) -> S
     row = _locked_proposal(version)
     if row.created_by_id == admin.pk:
         raise PermissionDenied("a second trust administrator must activate a refit you proposed")
+    _require_cleared_for(admin, row, "activating")
     current = active_config().version
     base = row.evaluation.get("base_version")
     if base != current:
@@ -268,6 +293,7 @@ def reject_proposed(user: Actor, version: str, *, via: str | None = None) -> Sco
     admin = _trust_admin(user)
     lock_configs()
     row = _locked_proposal(version)
+    _require_cleared_for(admin, row, "rejecting")
     row.state = ConfigState.REJECTED
     row.decided_by, row.decided_at = admin, timezone.now()
     row.save(update_fields=["state", "decided_by", "decided_at"])

@@ -13,6 +13,7 @@ from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Value
 from django.db.models.functions import Floor, Least
 
 from accounts.selectors import AUTHOR_ROLES, clearance_of
+from core.markings import Classification
 from reports.models import Report
 from reports.selectors import visible_reports
 from riskscore.features import DEFAULT_CONFIG
@@ -379,7 +380,15 @@ class ScoringOverview:
     active: ScoringConfigVersion | None  # None: the built-in default is in use
     active_version: str
     proposed: list[RefitSummary]
+    withheld: list[tuple[ScoringConfigVersion, str]]  # proposals above the viewer: level name
     history: list[ScoringConfigVersion]
+
+
+def learned_up_to(row: ScoringConfigVersion) -> Classification:
+    """The highest classification of the dispositions a refit learned from (a proposal from
+    before this was recorded counts as the highest level)."""
+    level = (row.evaluation or {}).get("learned_up_to")
+    return Classification(int(level)) if level else max(Classification)
 
 
 def refit_summary(row: ScoringConfigVersion) -> RefitSummary | None:
@@ -402,14 +411,20 @@ def refit_summary(row: ScoringConfigVersion) -> RefitSummary | None:
     return RefitSummary(row, ev, metrics, changes[:SHOWN_CHANGES], changes[SHOWN_CHANGES:], bins)
 
 
-def scoring_overview(history: int = 20) -> ScoringOverview:
+def scoring_overview(
+    viewer: AbstractBaseUser | AnonymousUser, history: int = 20
+) -> ScoringOverview:
+    """The risk-score page: proposals drawn from dispositions above the viewer's clearance are
+    listed by version and level only, with none of their figures."""
     rows = ScoringConfigVersion.objects.select_related("created_by", "decided_by")
     active = rows.filter(state=ConfigState.ACTIVE).first()
-    proposed = [
-        summary
-        for row in rows.filter(state=ConfigState.PROPOSED).order_by("-created_at", "-pk")
-        if (summary := refit_summary(row)) is not None
-    ]
+    clearance = clearance_of(viewer)
+    proposed, withheld = [], []
+    for row in rows.filter(state=ConfigState.PROPOSED).order_by("-created_at", "-pk"):
+        if clearance is None or learned_up_to(row) > clearance:
+            withheld.append((row, learned_up_to(row).name))
+        elif (summary := refit_summary(row)) is not None:
+            proposed.append(summary)
     past = list(
         rows.filter(state__in=[ConfigState.RETIRED, ConfigState.REJECTED]).order_by(
             "-created_at", "-pk"
@@ -419,5 +434,6 @@ def scoring_overview(history: int = 20) -> ScoringOverview:
         active=active,
         active_version=active.version if active else DEFAULT_CONFIG.version,
         proposed=proposed,
+        withheld=withheld,
         history=past,
     )

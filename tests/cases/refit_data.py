@@ -15,7 +15,13 @@ from riskscore.features import DEFAULT_CONFIG
 SIGNAL = "transshipment_hub"  # hand-set weight 0.0825: barely counts before the refit
 
 
-def disposed_cases(confirmed: int, dismissed: int, *, seed: int = 7) -> list[Case]:
+def disposed_cases(
+    confirmed: int,
+    dismissed: int,
+    *,
+    seed: int = 7,
+    level: Classification = Classification.OFFICIAL,
+) -> list[Case]:
     """Closed cases (with a stored score each, as scored cases have) and one open case."""
     rng = np.random.default_rng(seed)
     column = DEFAULT_CONFIG.index(SIGNAL)
@@ -33,7 +39,7 @@ def disposed_cases(confirmed: int, dismissed: int, *, seed: int = 7) -> list[Cas
             Case(
                 title=f"Invented case {n}",
                 category="chip_diversion",
-                classification=Classification.OFFICIAL,
+                classification=level,
                 features=x.astype("<f8").tobytes(),
                 status=status,
                 disposition_reason="invented for the refit tests" if label is not None else "",

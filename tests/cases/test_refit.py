@@ -18,6 +18,7 @@ from audit.models import AuditEntry
 from cases.models import CaseScore, ConfigState, ScoringConfigVersion
 from cases.refit import activate_proposed, propose_refit, reject_proposed
 from cases.services import activate_config, active_config, rescore_all
+from core.markings import Classification
 from riskscore.features import DEFAULT_CONFIG
 from riskscore.fit import MIN_DISPOSITIONS, MIN_PER_CLASS
 
@@ -90,6 +91,37 @@ def test_an_analyst_may_not_propose_and_the_refusal_is_audited(
     refusal = AuditEntry.objects.get(action="refused")
     assert refusal.actor == analyst.username
     assert refusal.details["action"] == "scoring.propose"
+
+
+def test_a_refit_learns_only_from_dispositions_the_proposer_may_see(
+    make_user: Callable[..., Any],
+) -> None:
+    disposed_cases(confirmed=30, dismissed=30)
+    disposed_cases(confirmed=10, dismissed=10, seed=8, level=Classification.SECRET)
+    low = propose_refit(make_user(Role.TRUST_ADMIN, "CONFIDENTIAL"))
+    assert low.evaluation["dispositions"] == 60
+    assert low.evaluation["learned_up_to"] == Classification.OFFICIAL
+    high = propose_refit(make_user(Role.TRUST_ADMIN, "SECRET"))
+    assert high.evaluation["dispositions"] == 80
+    assert high.evaluation["learned_up_to"] == Classification.SECRET
+
+
+def test_deciding_on_a_refit_needs_clearance_for_what_it_learned_from(
+    make_user: Callable[..., Any],
+) -> None:
+    disposed_cases(confirmed=30, dismissed=30, level=Classification.SECRET)
+    row = propose_refit(make_user(Role.TRUST_ADMIN, "SECRET"))
+    low = make_user(Role.TRUST_ADMIN, "CONFIDENTIAL")
+    for decide, action in ((activate_proposed, "activate"), (reject_proposed, "reject")):
+        with pytest.raises(PermissionDenied, match="cleared to SECRET"):
+            decide(low, row.version)
+        refusal = AuditEntry.objects.filter(action="refused").latest("pk")
+        assert refusal.details["action"] == f"scoring.{action}"
+        assert refusal.actor == low.username
+    row.refresh_from_db()
+    assert row.state == ConfigState.PROPOSED
+    activate_proposed(make_user(Role.TRUST_ADMIN, "SECRET"), row.version)
+    assert active_config().version == row.version
 
 
 def test_the_proposer_cannot_activate_a_second_admin_does(

@@ -13,6 +13,7 @@ from accounts.models import Role
 from audit.models import AuditEntry
 from cases.models import ConfigState, ScoringConfigVersion
 from cases.services import active_config
+from core.markings import Classification
 from riskscore.features import DEFAULT_CONFIG
 from tests.cases.refit_data import SIGNAL, disposed_cases
 
@@ -110,3 +111,25 @@ def test_the_database_refuses_an_activation_by_the_proposer(admins: tuple[Any, A
     signed_in(admins[0]).post("/trust/scoring/propose/")
     with pytest.raises(IntegrityError), transaction.atomic():
         ScoringConfigVersion.objects.update(state=ConfigState.ACTIVE, decided_by=admins[0])
+
+
+def test_a_refit_above_the_viewers_clearance_shows_no_figures(
+    admins: tuple[Any, Any], make_web_user: Any
+) -> None:
+    disposed_cases(confirmed=30, dismissed=30, level=Classification.SECRET)
+    signed_in(admins[0]).post("/trust/scoring/propose/")
+    row = ScoringConfigVersion.objects.get(state=ConfigState.PROPOSED)
+    low = signed_in(make_web_user(Role.TRUST_ADMIN, "CONFIDENTIAL"))
+    page = html(low.get("/trust/scoring/"))
+    assert f"{row.version} waits for activation" in page
+    assert "learned from dispositions up to SECRET, above your clearance" in page
+    assert "Held-out comparison" not in page
+    assert f"Activate {row.version}" not in page
+    assert "No refit is waiting." not in page
+    response = low.post(
+        f"/trust/scoring/{row.version}/decide/", {"decision": "activate"}, follow=True
+    )
+    assert "cleared to SECRET" in html(response)
+    row.refresh_from_db()
+    assert row.state == ConfigState.PROPOSED
+    assert "Held-out comparison" in html(signed_in(admins[1]).get("/trust/scoring/"))

@@ -446,7 +446,7 @@ def scoring_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/trust/scoring.html",
-        {"overview": case_selectors.scoring_overview(), "me": current_user(request)},
+        {"overview": case_selectors.scoring_overview(request.user), "me": current_user(request)},
     )
 
 
