@@ -134,6 +134,26 @@ def record_read(
     return record(actor, f"{kind}.view", target, {"classification": level, **details})
 
 
+def record_hidden_read(
+    actor: Actor, kind: str, target: str, classification: int | None
+) -> AuditEntry | None:
+    """A read answered "not found" of something that exists (above the reader's clearance, or
+    not released to them): the reader learns nothing, the log records the attempt. Nothing is
+    recorded for what does not exist (`classification` None), so guessing ids is not an
+    oracle through the log either."""
+    from core.markings import Classification
+
+    if classification is None:
+        return None
+    level = Classification(classification).name
+    return record(
+        actor,
+        "refused",
+        target,
+        {"action": f"{kind}.view", "reason": "not visible to the reader", "classification": level},
+    )
+
+
 Service = TypeVar("Service", bound=Callable[..., Any])
 
 

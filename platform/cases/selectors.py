@@ -437,3 +437,9 @@ def scoring_overview(
         withheld=withheld,
         history=past,
     )
+
+
+def stored_level_of_case(case_id: int) -> int | None:
+    """The classification of a case whatever the reader's clearance, or None if there is no
+    such case: only for recording a refused read, never shown."""
+    return Case.objects.filter(pk=case_id).values_list("classification", flat=True).first()

@@ -87,3 +87,9 @@ def report_versions(report: Report) -> QuerySet[ReportVersion]:
 
 def current_version(report: Report) -> ReportVersion:
     return report.versions.prefetch_related("links__entity").get(version=report.current_version)
+
+
+def stored_level_of_report(report_id: uuid.UUID) -> int | None:
+    """The classification of a report whatever the reader's clearance, or None if there is no
+    such report: only for recording a refused read, never shown."""
+    return Report.objects.filter(pk=report_id).values_list("classification", flat=True).first()

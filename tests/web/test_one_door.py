@@ -283,6 +283,36 @@ def test_classified_reads_are_audited_on_the_api_as_on_the_web(
     assert {e.details["classification"] for e in views} == {"SECRET"}
 
 
+def test_reads_refused_as_not_found_are_audited_on_both_doors(
+    make_report: Any, make_web_user: Any
+) -> None:
+    version = make_report(classification="SECRET")
+    case_id = _secret_case(make_report, "Invented Harbour Gate Pte Ltd", "INV-HG-7")
+    reader = make_web_user(Role.ANALYST, "OFFICIAL")
+    rid = version.report_id
+    paths = [
+        (signed_in(reader), f"/reports/{rid}/", "report"),
+        (_api(reader), f"/api/v1/reports/{rid}/", "report"),
+        (signed_in(reader), f"/cases/{case_id}/", "case"),
+        (_api(reader), f"/api/v1/cases/{case_id}/", "case"),
+    ]
+    for client, path, _ in paths:
+        assert client.get(path).status_code == 404, path
+    refused = list(AuditEntry.objects.filter(actor_id=reader.pk, action="refused").order_by("seq"))
+    assert [(e.details["action"], e.target) for e in refused] == [
+        (f"{kind}.view", str(rid) if kind == "report" else str(case_id)) for _, _, kind in paths
+    ]
+    assert {e.details["classification"] for e in refused} == {"SECRET"}
+    # ids that do not exist are "not found" too, and leave nothing to tell them apart by
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert _api(reader).get(f"/api/v1/reports/{missing}/").status_code == 404
+    assert signed_in(reader).get("/cases/987654/").status_code == 404
+    assert AuditEntry.objects.filter(actor_id=reader.pk, action="refused").count() == 4
+    # an auditor below SECRET sees that the attempts happened, not what they were about
+    page = signed_in(make_web_user(Role.AUDITOR, "OFFICIAL")).get("/audit/?action=refused")
+    assert str(rid)[:30] not in page.content.decode()
+
+
 def test_the_browsable_api_is_off(make_web_user: Any) -> None:
     answer = signed_in(make_web_user()).get("/api/v1/reports/", HTTP_ACCEPT="text/html")
     assert answer.status_code == 406

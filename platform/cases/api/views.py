@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.services import record_read
+from audit.services import record_hidden_read, record_read
 from cases import selectors, services
 from cases.models import Case, CaseStatus
 from reports.models import Category
@@ -102,6 +102,8 @@ class CaseDetailView(APIView):
                 return HttpResponsePermanentRedirect(
                     reverse("case-detail", kwargs={"version": version, "case_id": moved})
                 )
+            level = selectors.stored_level_of_case(case_id)
+            record_hidden_read(request.user, "case", str(case_id), level)
             raise NotFound("no case with that id")
         detail = _detail(request, case)
         record_read(request.user, "case", str(case.pk), case.classification)

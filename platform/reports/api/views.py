@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import clearance_of
-from audit.services import record_read
+from audit.services import record_hidden_read, record_read
 from core.api.strict import StrictQuerySerializer
 from core.markings import Classification
 from reports import selectors, services
@@ -64,8 +64,11 @@ def _parse_id(raw: str) -> uuid.UUID:
 
 
 def _visible_or_404(request: Request, report_id: str) -> Report:
-    report = selectors.get_report(request.user, _parse_id(report_id))
+    parsed = _parse_id(report_id)
+    report = selectors.get_report(request.user, parsed)
     if report is None:
+        level = selectors.stored_level_of_report(parsed)
+        record_hidden_read(request.user, "report", str(parsed), level)
         raise NotFound("no report with that id")
     return report
 

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import clearance_of
-from audit.services import record_read
+from audit.services import record_hidden_read, record_read
 from cases import selectors
 from cases import services as case_services
 from cases.models import CLOSED_STATUSES, Case, CaseOverride, CaseScore, CaseStatus
@@ -238,8 +238,15 @@ class CaseReport:
 def _visible_case(request: HttpRequest, case_id: int) -> Case:
     case = selectors.case_with_workflow(request.user, case_id)
     if case is None:
-        raise Http404("no case with that number")
+        raise _case_not_found(request, case_id)
     return case
+
+
+def _case_not_found(request: HttpRequest, case_id: int) -> Http404:
+    """The 404 for a case the user may not see, the attempt audited if the case exists."""
+    level = selectors.stored_level_of_case(case_id)
+    record_hidden_read(request.user, "case", str(case_id), level)
+    return Http404("no case with that number")
 
 
 def _marking(report: Report) -> Marking:
@@ -396,7 +403,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     if case is None:
         moved = selectors.redirected_case(request.user, case_id)
         if moved is None:
-            raise Http404("no case with that number")
+            raise _case_not_found(request, case_id)
         messages.info(request, f"Case #{case_id} was merged into this case #{moved}.")
         return redirect("web:case-detail", case_id=moved, permanent=True)
     context = _case_context(request, case)

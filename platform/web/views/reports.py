@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import clearance_of
-from audit.services import record_read
+from audit.services import record_hidden_read, record_read
 from cases.selectors import case_of_report
 from core.markings import Classification, Marking
 from core.selectors import this_node
@@ -154,6 +154,8 @@ def _identifiers(report: Report) -> list[str]:
 def _visible_report(request: HttpRequest, report_id: uuid.UUID) -> Report:
     report = selectors.get_report(request.user, report_id)
     if report is None:
+        level = selectors.stored_level_of_report(report_id)
+        record_hidden_read(request.user, "report", str(report_id), level)
         raise Http404("no report with that id")
     return report
 
