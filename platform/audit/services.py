@@ -134,31 +134,46 @@ def record_read(
     return record(actor, f"{kind}.view", target, {"classification": level, **details})
 
 
-def record_hidden_read(
-    actor: Actor, kind: str, target: str, classification: int | None
-) -> AuditEntry | None:
-    """A read answered "not found" of something that exists (above the reader's clearance, or
-    not released to them): the reader learns nothing, the log records the attempt. Nothing is
-    recorded for what does not exist (`classification` None), so guessing ids is not an
-    oracle through the log either."""
+class HiddenTarget(Exception):
+    """Raised by a service for a target that exists but that the caller may not see (above
+    their clearance): answered as "not found", audited as a refused attempt
+    (`refusals_audited`). `classification` is the target's level, for the audit page's
+    redaction."""
+
+    classification: int = 0
+
+
+def _refusal_details(action: str, reason: str, classification: int | None) -> dict[str, Any]:
     from core.markings import Classification
 
+    details = {"action": action, "reason": reason[:300]}
+    if classification:
+        details["classification"] = Classification(classification).name
+    return details
+
+
+def record_hidden_read(
+    actor: Actor, kind: str, target: str, classification: int | None, *, action: str = ""
+) -> AuditEntry | None:
+    """A request answered "not found" for something that exists (above the reader's
+    clearance, or not released to them): the reader learns nothing, the log records the
+    attempt (`action`: the mutation tried, or `<kind>.view` for a read). Nothing is recorded
+    for what does not exist (`classification` None), so guessing ids is not an oracle through
+    the log either."""
     if classification is None:
         return None
-    level = Classification(classification).name
-    return record(
-        actor,
-        "refused",
-        target,
-        {"action": f"{kind}.view", "reason": "not visible to the reader", "classification": level},
+    details = _refusal_details(
+        action or f"{kind}.view", "not visible to the caller", classification
     )
+    return record(actor, "refused", target, details)
 
 
 Service = TypeVar("Service", bound=Callable[..., Any])
 
 
 def refusals_audited(action: str) -> Callable[[Service], Service]:
-    """Wrap a mutation service so a refused attempt (PermissionDenied) leaves an audit entry on
+    """Wrap a mutation service so a refused attempt (PermissionDenied, or HiddenTarget: a
+    target above the caller's clearance, answered as not found) leaves an audit entry on
     whichever door it came through. The entry is written after the service's own transaction
     rolled back, so the refusal is kept and nothing of the attempt is."""
 
@@ -167,12 +182,13 @@ def refusals_audited(action: str) -> Callable[[Service], Service]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             try:
                 return service(*args, **kwargs)
-            except PermissionDenied as exc:
+            except (PermissionDenied, HiddenTarget) as exc:
                 actor = kwargs.get("author", kwargs.get("user", args[0] if args else None))
                 target = next((str(kwargs[k]) for k in _TARGET_KEYS if k in kwargs), "")
                 if not target and len(args) > 1 and isinstance(args[1], int | str):
                     target = str(args[1])
-                record(actor, "refused", target, {"action": action, "reason": str(exc)[:300]})
+                level = exc.classification if isinstance(exc, HiddenTarget) else None
+                record(actor, "refused", target, _refusal_details(action, str(exc), level))
                 raise
 
         return cast(Service, wrapped)

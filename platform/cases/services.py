@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.selectors import AUTHOR_ROLES, clearance_of, profile_of
-from audit.services import record, refusals_audited
+from audit.services import HiddenTarget, record, refusals_audited
 from core.enqueue import after_commit
 from core.markings import Classification
 from reports.models import ReportVersion, Status
@@ -262,12 +262,22 @@ def _author(user: Actor) -> User:
     return user
 
 
+class CaseHidden(HiddenTarget, Case.DoesNotExist):
+    """A case above the caller's clearance: "not found" to them, a refusal in the audit log."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__(f"no case {case.pk} that you may see")
+        self.classification = case.classification
+
+
 def _locked_case(user: User, case_id: int) -> Case:
     """The case, row-locked; refused (as not found) above the user's clearance."""
     clearance = clearance_of(user)
     case = Case.objects.select_for_update().filter(pk=case_id).first()
-    if case is None or clearance is None or case.classification > int(clearance):
+    if case is None:
         raise Case.DoesNotExist(f"no case {case_id} that you may see")
+    if clearance is None or case.classification > int(clearance):
+        raise CaseHidden(case)
     return case
 
 

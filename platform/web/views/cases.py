@@ -235,17 +235,19 @@ class CaseReport:
     received: Any
 
 
-def _visible_case(request: HttpRequest, case_id: int) -> Case:
+def _visible_case(request: HttpRequest, case_id: int, attempt: str = "case.view") -> Case:
+    """The case, or a 404 (`attempt`, the read or change tried, audited if the case exists)."""
     case = selectors.case_with_workflow(request.user, case_id)
     if case is None:
-        raise _case_not_found(request, case_id)
+        raise _case_not_found(request, case_id, attempt)
     return case
 
 
-def _case_not_found(request: HttpRequest, case_id: int) -> Http404:
-    """The 404 for a case the user may not see, the attempt audited if the case exists."""
+def _case_not_found(request: HttpRequest, case_id: int, attempt: str = "case.view") -> Http404:
+    """The 404 for a case the user may not see, the attempt audited if the case exists (as
+    the services do for the API)."""
     level = selectors.stored_level_of_case(case_id)
-    record_hidden_read(request.user, "case", str(case_id), level)
+    record_hidden_read(request.user, "case", str(case_id), level, action=attempt)
     return Http404("no case with that number")
 
 
@@ -438,7 +440,7 @@ def merge_candidates(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @role_required(*AUTHORS)
 def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = _visible_case(request, case_id)
+    case = _visible_case(request, case_id, "case.merge")
     form = MergeForm(request.POST)
     if form.is_valid():
         numbers = [n for n in form.cleaned_data["numbers"] if n != case.pk]
@@ -477,7 +479,7 @@ def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @role_required(*AUTHORS)
 def case_split(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = _visible_case(request, case_id)
+    case = _visible_case(request, case_id, "case.split")
     form = SplitForm(request.POST, reports=_split_choices(_case_reports(request, case)))
     if form.is_valid():
         moving = sorted(form.cleaned_data["reports"])
@@ -511,10 +513,12 @@ def _workflow_post(
     form: Any,
     action: Callable[[dict[str, Any]], Any],
     done: str,
+    attempt: str,
 ) -> HttpResponse:
     """Validate the form, call the service, and come back to the case with what happened
-    (or the service's reason for refusing, next to the field it names)."""
-    case = _visible_case(request, case_id)
+    (or the service's reason for refusing, next to the field it names). `attempt`: the
+    service's audit action."""
+    case = _visible_case(request, case_id, attempt)
     if form.is_valid():
         try:
             action(form.cleaned_data)
@@ -551,6 +555,7 @@ def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
         CaseStatusForm(request.POST),
         lambda data: case_services.set_case_status(user, case_id, data["status"]),
         "Status changed.",
+        "case.status",
     )
 
 
@@ -564,6 +569,7 @@ def case_dispose(request: HttpRequest, case_id: int) -> HttpResponse:
         CaseDispositionForm(request.POST),
         lambda data: case_services.dispose_case(user, case_id, data["outcome"], data["reason"]),
         "Case closed with its disposition.",
+        "case.dispose",
     )
 
 
@@ -571,7 +577,7 @@ def case_dispose(request: HttpRequest, case_id: int) -> HttpResponse:
 @role_required(*AUTHORS)
 def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
     user = current_user(request)
-    case = _visible_case(request, case_id)
+    case = _visible_case(request, case_id, "case.assign")
     people = [
         (str(person.pk), person.get_username())
         for person in selectors.analysts_for(request.user, case.classification)
@@ -584,6 +590,7 @@ def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
             user, case_id, int(data["assignee"]) if data.get("assignee") else None
         ),
         "Assignee changed.",
+        "case.assign",
     )
 
 
@@ -597,4 +604,5 @@ def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
         CaseNoteForm(request.POST),
         lambda data: case_services.add_case_note(user, case_id, data["text"]),
         "Note added.",
+        "case.note",
     )
