@@ -122,16 +122,23 @@ def record(
 
 
 def record_read(
-    actor: Actor, kind: str, target: str, classification: int, **details: Any
+    actor: Actor,
+    kind: str,
+    target: str,
+    classification: int,
+    *,
+    verb: str = "view",
+    **details: Any,
 ) -> AuditEntry | None:
     """A read of classified content (above OFFICIAL), the same entry on every door: web page,
-    analyst API or export. OFFICIAL reads are not recorded, as the web UI has always done."""
+    analyst API or export (`verb` "export": `report.export`, `case.export`). OFFICIAL reads
+    are not recorded, as the web UI has always done."""
     from core.markings import Classification
 
     if classification <= Classification.OFFICIAL:
         return None
     level = Classification(classification).name
-    return record(actor, f"{kind}.view", target, {"classification": level, **details})
+    return record(actor, f"{kind}.{verb}", target, {"classification": level, **details})
 
 
 class HiddenTarget(Exception):

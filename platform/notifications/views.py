@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
 from web.access import READERS, current_user, has_role, role_required
+from web.marking import page_banner
 
 from . import selectors, services
 from .models import EventKind, WatchKind
@@ -31,7 +32,11 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/list.html",
-        {"rows": rows, "unread": sum(1 for n in rows if n.read_at is None)},
+        {
+            "rows": rows,
+            "unread": sum(1 for n in rows if n.read_at is None),
+            "banner": page_banner(n.classification for n in rows),
+        },
     )
 
 

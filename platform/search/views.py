@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -107,14 +108,21 @@ def report_csv_row(report: Report) -> list[object]:
     ]
 
 
+def reports_csv(request: HttpRequest, name: str, reports: QuerySet[Report]) -> HttpResponse:
+    """`reports` (already scoped to the reader) as a CSV download of at most EXPORT_LIMIT."""
+    rows = list(reports[:EXPORT_LIMIT])
+    return csv_response(
+        request,
+        name=name,
+        kind="report",
+        header=REPORT_CSV_HEADER,
+        rows=[report_csv_row(r) for r in rows],
+        levels=[r.classification for r in rows],
+    )
+
+
 @role_required(*READERS)
 def search_csv(request: HttpRequest) -> HttpResponse:
-    """The search's matches, best first, as CSV (at most EXPORT_LIMIT rows)."""
+    """The search's matches, best first, as CSV."""
     _, text, filters = _form(request)
-    rows = list(selectors.matching_reports(request.user, text, filters)[:EXPORT_LIMIT])
-    return csv_response(
-        "search",
-        REPORT_CSV_HEADER,
-        (report_csv_row(r) for r in rows),
-        (r.classification for r in rows),
-    )
+    return reports_csv(request, "search", selectors.matching_reports(request.user, text, filters))

@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth.logout_view, name="logout"),
     path("admin/login/", auth.admin_login_redirect, name="admin-login"),
     path("cases/", cases.case_queue, name="cases"),
+    path("cases.csv", cases.case_queue_csv, name="cases-csv"),
     path("cases/<int:case_id>/", cases.case_detail, name="case-detail"),
     path("cases/<int:case_id>/merge/", cases.case_merge, name="case-merge"),
     path("cases/<int:case_id>/split/", cases.case_split, name="case-split"),

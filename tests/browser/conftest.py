@@ -104,6 +104,16 @@ def sign_in(page: Any, user: Any) -> None:
     page.wait_for_url(lambda url: "/login/" not in url)
 
 
+def fill_chip_report(page: Any, title: str, summary: str, model: str, quantity: int) -> None:
+    """The editor's first fields for a chip-diversion report (B2 sourcing, one chip line)."""
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Summary").fill(summary)
+    page.get_by_label("Source reliability").select_option("B")
+    page.get_by_label("Information credibility").select_option("2")
+    page.get_by_label("Chip model").fill(model)
+    page.get_by_label("Quantity").fill(str(quantity))
+
+
 def sign_out(page: Any) -> None:
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login/")

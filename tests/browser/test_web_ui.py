@@ -23,7 +23,7 @@ from reports.models import Report, Status
 from reports.services import ReportContent, create_report, record_received_version
 from web.models import PolicyChange, PolicyChangeState
 
-from .conftest import PASSWORD, make_user, shot, sign_in, sign_out
+from .conftest import PASSWORD, fill_chip_report, make_user, shot, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -105,12 +105,13 @@ def test_write_and_publish_a_report_with_the_release_preview(page: Any) -> None:
     sign_in(page, releaser)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New report").click()
     expect(page.get_by_role("heading", name="New report")).to_be_visible()
-    page.get_by_label("Title").fill("Invented H100 consignment via Port Klang")
-    page.get_by_label("Summary").fill("Invented: 64 accelerators declared for a local lab.")
-    page.get_by_label("Source reliability").select_option("B")
-    page.get_by_label("Information credibility").select_option("2")
-    page.get_by_label("Chip model").fill("H100 SXM")
-    page.get_by_label("Quantity").fill("64")
+    fill_chip_report(
+        page,
+        "Invented H100 consignment via Port Klang",
+        "Invented: 64 accelerators declared for a local lab.",
+        "H100 SXM",
+        64,
+    )
     page.get_by_label("Quantity").press("Tab")
     verdict = page.locator("#verdict-detailsitems0")
     expect(verdict).to_contain_text("3A090.a")

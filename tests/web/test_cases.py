@@ -4,6 +4,8 @@ audited."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
 from collections.abc import Callable
@@ -169,7 +171,8 @@ def test_htmx_fragments_of_the_queue_are_scoped(client_as: Any, cases: Any) -> N
     assert "banner-confidential" in fragment
     searched = html(client.get("/cases/", {"q": "Zulu"}, headers={"HX-Request": "true"}))
     assert "0 cases match these filters." in searched
-    assert "Zulu" not in searched.replace('value="Zulu"', "")
+    typed = searched.replace('value="Zulu"', "").replace("cases.csv?q=Zulu", "")
+    assert "Zulu" not in typed  # only the words typed come back, in the field and the CSV link
     above = html(
         client.get("/cases/", {"classification": "SECRET"}, headers={"HX-Request": "true"})
     )
@@ -649,3 +652,78 @@ def test_a_case_with_nothing_the_user_may_see_is_not_found(
     regroup_all()
     case = Case.objects.get(members__report_id=kept_from_us.report_id)
     assert client_as(Role.ANALYST, "SECRET").get(f"/cases/{case.pk}/").status_code == 404
+
+
+# --------------------------------------------------------------------------------------------
+# Queue export
+# --------------------------------------------------------------------------------------------
+
+
+def queue_csv(client: Any, **query: Any) -> list[list[str]]:
+    response = client.get("/cases.csv", query)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="cases-')
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_the_queue_csv_is_scoped_to_the_clearance(client_as: Any, cases: Any) -> None:
+    rows = queue_csv(client_as(Role.ANALYST, "CONFIDENTIAL"))
+    assert rows[0][0] == "CONFIDENTIAL (highest classification in this export)"
+    assert rows[1][:4] == ["case", "rank", "classification", "score"]
+    exported = {int(row[0]) for row in rows[2:]}
+    assert exported == {cases[name].pk for name in ("alpha", "bravo", "charlie")}
+    assert SECRET_CASE not in "\n".join(",".join(row) for row in rows)
+    high = queue_csv(client_as(Role.ANALYST, "SECRET"))
+    assert high[0][0].startswith("SECRET ")
+    assert cases["secret"].pk in {int(row[0]) for row in high[2:]}
+
+
+def test_the_queue_csv_keeps_queue_order_and_its_facts(client_as: Any, cases: Any) -> None:
+    header, *rows = queue_csv(client_as(Role.ANALYST, "SECRET"))[1:]
+    expected = list(
+        CaseScore.objects.order_by("-score", "case_id").values_list("case_id", flat=True)
+    )
+    assert [int(row[0]) for row in rows] == expected
+    assert [row[1] for row in rows] == ["1", "2", "3", "4"]
+    alpha = next(row for row in rows if int(row[0]) == cases["alpha"].pk)
+    named = dict(zip(header, alpha, strict=True))
+    assert named["classification"] == "CONFIDENTIAL"
+    assert named["countries"] == "CN MY SG US"
+    assert named["reports"] == "2"
+    assert named["independent_origins"] == "UK US"
+    assert named["status"] == "New"
+    assert named["top_contributions"].count(";") == 2  # the three largest contributions
+
+
+def test_the_queue_csv_applies_the_queue_filters(client_as: Any, cases: Any) -> None:
+    client = client_as(Role.ANALYST, "SECRET")
+
+    def exported(**query: Any) -> list[int]:
+        return [int(row[0]) for row in queue_csv(client, **query)[2:]]
+
+    assert exported(classification="OFFICIAL") == [cases["bravo"].pk]
+    assert exported(country="my", after="forged-cursor") == [cases["alpha"].pk]
+    assert exported(q="charlie") == [cases["charlie"].pk]
+    assert exported(category="military_ai") == []
+    assert queue_csv(client, classification="OFFICIAL")[0][0].startswith("OFFICIAL ")
+
+
+def test_the_queue_links_to_its_csv_with_the_filters(client_as: Any, cases: Any) -> None:
+    page = html(client_as(Role.ANALYST, "SECRET").get("/cases/", {"country": "my"}))
+    assert re.search(r'href="/cases\.csv\?country=my" download data-csv-link>Download CSV', page)
+
+
+def test_exporting_classified_cases_is_audited(client_as: Any, cases: Any) -> None:
+    client = client_as(Role.ANALYST, "SECRET")
+    queue_csv(client, classification="OFFICIAL")  # OFFICIAL only: not recorded
+    assert not AuditEntry.objects.filter(action="case.export").exists()
+    queue_csv(client, classification="CONFIDENTIAL")
+    entry = AuditEntry.objects.get(action="case.export")
+    assert entry.target == "cases"
+    assert entry.details == {
+        "classification": "CONFIDENTIAL",
+        "rows": 1,
+        "query": "classification=CONFIDENTIAL",
+        "ids": [str(cases["alpha"].pk)],
+    }

@@ -99,6 +99,7 @@ def test_the_header_counts_and_the_list_marks_read(watched: dict[str, Any]) -> N
     assert 'aria-label="1 unread"' in page
     listed = html(client.get("/notifications/"))
     assert "Port call in Klang" in listed
+    assert listed.count("banner banner-confidential") == 2  # the titles are marked, top and tail
     client.post("/notifications/read/")
     assert 'aria-label="1 unread"' not in html(client.get("/notifications/count/"))
 

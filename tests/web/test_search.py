@@ -14,6 +14,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from audit.models import AuditEntry
 from cases.models import Case
 from cases.services import regroup_all
 from reports.models import Entity, ReportVersion
@@ -213,3 +214,20 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(
     response = client_as(Role.ANALYST, "SECRET").get("/reports.csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert any(row[4].startswith("'=HYPERLINK") for row in rows[2:])
+
+
+def test_report_and_search_exports_of_classified_reports_are_audited(
+    client_as: Any, corpus: Any
+) -> None:
+    client = client_as(Role.ANALYST, "SECRET")
+    client.get("/reports.csv", {"classification": "OFFICIAL"})  # nothing classified in it
+    assert not AuditEntry.objects.filter(action="report.export").exists()
+    client.get("/search.csv", {"q": "harbourfront"})
+    client.get("/reports.csv", {"q": "northern bureau"})
+    search, listed = AuditEntry.objects.filter(action="report.export").order_by("seq")
+    assert (search.target, listed.target) == ("search", "reports")
+    assert search.details["classification"] == "SECRET"
+    assert search.details["rows"] == 6
+    assert search.details["query"] == "q=harbourfront"
+    assert str(corpus["secret"].report_id) in search.details["ids"]
+    assert listed.details["ids"] == [str(corpus["secret"].report_id)]

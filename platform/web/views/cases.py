@@ -32,6 +32,7 @@ from ..case_charts import (
     route_diagram,
     timeline,
 )
+from ..exports import EXPORT_LIMIT, csv_response
 from ..forms import (
     CaseAssignForm,
     CaseDispositionForm,
@@ -185,8 +186,17 @@ def _news(case: Case, seen: datetime | None) -> str:
     return "changed" if case.changed_at > seen else ""
 
 
-@role_required(*READERS)
-def case_queue(request: HttpRequest) -> HttpResponse:
+@dataclass(frozen=True)
+class QueueQuery:
+    """The queue's filters as the page and its CSV export both read them."""
+
+    form: CaseFilterForm
+    chosen: dict[str, Any]
+    filters: selectors.CaseFilters
+    extra: dict[str, Any]  # the keyword filters of `ranked_cases_page` / `count_ranked_cases`
+
+
+def _queue_query(request: HttpRequest) -> QueueQuery:
     form = CaseFilterForm(request.GET or None, clearance=_clearance(request))
     chosen = form.cleaned()
     filters = selectors.filters_for(
@@ -204,19 +214,95 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     }
     if chosen.get("search"):  # a rare title: one scan for its cases, not one per level
         extra["among"] = selectors.cases_titled(request.user, chosen["search"])
-    page = _queue_page(request, filters, extra)
-    count = selectors.count_ranked_cases(request.user, filters, **extra, cap=COUNT_CAP + 1)
+    return QueueQuery(form, chosen, filters, extra)
+
+
+@role_required(*READERS)
+def case_queue(request: HttpRequest) -> HttpResponse:
+    query = _queue_query(request)
+    page = _queue_page(request, query.filters, query.extra)
+    count = selectors.count_ranked_cases(
+        request.user, query.filters, **query.extra, cap=COUNT_CAP + 1
+    )
     context = {
-        "form": form,
+        "form": query.form,
         "page": page,
         "count": min(count, COUNT_CAP),
         "count_capped": count > COUNT_CAP,
         "banner": page_banner(row.scored.classification for row in page.rows),
-        "filtered": any(value not in (None, "") for value in chosen.values()),
+        "filtered": any(value not in (None, "") for value in query.chosen.values()),
     }
     if getattr(request, "htmx", False):
         return render(request, "web/cases/_queue_results.html", context)
     return render(request, "web/cases/queue.html", context)
+
+
+CASE_CSV_HEADER = (
+    "case",
+    "rank",
+    "classification",
+    "score",
+    "title",
+    "status",
+    "assignee",
+    "category",
+    "countries",
+    "reports",
+    "independent_origins",
+    "latest_event",
+    "top_contributions",
+    "scoring_config",
+)
+TOP_CONTRIBUTIONS = 3
+
+
+def _top_contributions(scored: CaseScore) -> str:
+    explanation = explain(
+        scored.score, scored.baseline, scored.contributions, scored.config_version
+    )
+    largest = sorted(
+        (line for line in explanation.lines if not line.is_rest and line.points),
+        key=lambda line: -abs(line.points),
+    )
+    return "; ".join(f"{line.label} {line.shown}" for line in largest[:TOP_CONTRIBUTIONS])
+
+
+def _case_csv_row(rank: int, scored: CaseScore) -> list[object]:
+    case = scored.case
+    return [
+        case.pk,
+        rank,
+        Classification(scored.classification).name,
+        f"{scored.score:.1f}",
+        case.title,
+        case.get_status_display(),
+        case.assignee.get_username() if case.assignee else "",
+        _category_label(case.category),
+        " ".join(case.countries),
+        case.report_count,
+        " ".join(code.upper() for code in case.origins),
+        case.latest_event.isoformat() if case.latest_event else "",
+        _top_contributions(scored),
+        scored.config_version,
+    ]
+
+
+@role_required(*READERS)
+def case_queue_csv(request: HttpRequest) -> HttpResponse:
+    """The queue with its filters as CSV, in queue order from the top (at most EXPORT_LIMIT
+    cases; the page's cursor is not an export filter)."""
+    query = _queue_query(request)
+    found = selectors.ranked_cases_page(
+        request.user, query.filters, **query.extra, limit=EXPORT_LIMIT
+    )
+    return csv_response(
+        request,
+        name="cases",
+        kind="case",
+        header=CASE_CSV_HEADER,
+        rows=[_case_csv_row(rank, scored) for rank, scored in enumerate(found, start=1)],
+        levels=[scored.classification for scored in found],
+    )
 
 
 # --------------------------------------------------------------------------------------------

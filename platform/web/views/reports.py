@@ -25,11 +25,10 @@ from federation.selectors import provenance_of
 from reports import selectors, services
 from reports.models import Category, Report, ReportVersion, Status
 from search import selectors as search_selectors
-from search.views import REPORT_CSV_HEADER, report_csv_row
+from search.views import reports_csv
 
 from ..access import AUTHORS, READERS, current_profile, current_user, has_role, role_required
 from ..editor import PARTY_LABELS, node_name
-from ..exports import EXPORT_LIMIT, csv_response
 from ..forms import ReportFilterForm, WithdrawForm
 from ..labels import RED_FLAG_LABELS
 from ..marking import banner_for, page_banner
@@ -71,15 +70,9 @@ def report_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(*READERS)
 def report_list_csv(request: HttpRequest) -> HttpResponse:
-    """The report list with its filters as CSV (at most EXPORT_LIMIT rows)."""
+    """The report list with its filters as CSV."""
     form = ReportFilterForm(request.GET or None, clearance=_clearance(request))
-    rows = list(_listed_reports(request, form)[:EXPORT_LIMIT])
-    return csv_response(
-        "reports",
-        REPORT_CSV_HEADER,
-        (report_csv_row(r) for r in rows),
-        (r.classification for r in rows),
-    )
+    return reports_csv(request, "reports", _listed_reports(request, form))
 
 
 @dataclass(frozen=True)
