@@ -210,7 +210,7 @@ def test_the_triage_queue_and_a_case_from_the_keyboard(page: Any) -> None:
     page.goto("/charts/")
     multiples = page.locator(".small-multiple")
     expect(multiples.first).to_be_visible()
-    shot(page, "16-risk-by-category")
+    shot(page, "19-risk-by-category")
     chips = page.locator('.small-multiple[data-category="chip_diversion"] svg a')
     title = chips.first.locator("title").text_content() or ""  # e.g. score 60-70: 2 cases
     found = re.match(r"score (\d+)–(\d+): (\d+) case", title)
