@@ -45,8 +45,22 @@ class PartnerManifestAdmin(ReadOnlyAdmin[PartnerManifest]):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin[Delivery]):
+    """Queue state only: the envelope (which names the report) is left out, since any trust
+    administrator opens the admin whatever their clearance."""
+
     list_display = ("partner", "seq", "state", "attempts", "next_attempt_at", "last_error")
     list_filter = ("state", "partner")
+    fields = (
+        "partner",
+        "seq",
+        "state",
+        "attempts",
+        "replays",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    )
 
 
 @admin.register(Refusal)

@@ -244,6 +244,22 @@ def test_the_admin_shows_no_content_and_changes_nothing(
         assert b"Invented SECRET consignment" not in client.get(path, follow=True).content
 
 
+def test_admin_delivery_rows_do_not_name_the_report(make_report: Any, make_web_user: Any) -> None:
+    from federation.models import Delivery
+
+    add_partner("uk", ceiling="SECRET")
+    version = make_report(classification="SECRET", rel_to=["fvey"])
+    delivery = Delivery.objects.get(partner__code="uk")
+    client: Client = signed_in(_staff(make_web_user, Role.TRUST_ADMIN, "OFFICIAL"))
+    for path in (
+        "/admin/federation/delivery/",
+        f"/admin/federation/delivery/{delivery.pk}/change/",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert str(version.report_id).encode() not in page.content, path
+
+
 def test_the_admin_needs_both_sign_in_factors(make_web_user: Any) -> None:
     user = _staff(make_web_user, Role.TRUST_ADMIN, "SECRET")
     client = Client()
