@@ -103,6 +103,28 @@ def refresh_manifest(partner: Partner) -> Manifest:
     return store_manifest(partner, fetch_manifest(partner.base_url))
 
 
+def forget_old_root(partner: Partner, pin: str) -> bool:
+    """Before pinning `pin` for a partner: if it is a new root, the manifests cached under the
+    old pin prove nothing any more and are dropped. True when the root changes."""
+    if partner.root_fingerprints == [pin]:
+        return False
+    PartnerManifest.objects.filter(partner=partner).delete()
+    forget_cached_manifests()
+    return True
+
+
+@transaction.atomic
+def repin_root(partner: Partner, fingerprint: str) -> bool:
+    """Pin a partner's new root key (exchanged out of band at a root rotation), keeping its
+    policy and status. True when the root changed."""
+    pin = normalize_fingerprint(fingerprint)
+    if not forget_old_root(partner, pin):
+        return False
+    Partner.objects.filter(pk=partner.pk).update(root_fingerprints=[pin])
+    partner.root_fingerprints = [pin]
+    return True
+
+
 @transaction.atomic
 def introduce_partner(
     *,
@@ -123,10 +145,8 @@ def introduce_partner(
     known = NODE_DIRECTORY.get(code)
     pin = normalize_fingerprint(root_fingerprint)
     existing = Partner.objects.filter(code=code).first()
-    if existing is not None and existing.root_fingerprints != [pin]:
-        # A new pinned root: the manifest cached under the old pins proves nothing any more.
-        PartnerManifest.objects.filter(partner=existing).delete()
-        forget_cached_manifests()
+    if existing is not None:
+        forget_old_root(existing, pin)
     partner, _ = Partner.objects.update_or_create(
         code=code,
         defaults={

@@ -341,6 +341,25 @@ def onboard_partner(
     return partner
 
 
+@refusals_audited("partner.repin")
+@transaction.atomic
+def repin_partner_root(*, user: User, partner_code: str, fingerprint: str) -> bool:
+    """Pin a partner's new root (its root rotation, fingerprint compared out of band); its
+    cached manifests are dropped and the next one must verify under the new root."""
+    _require_trust_admin(user)
+    partner = Partner.objects.select_for_update().get(code=partner_code)
+    previous = list(partner.root_fingerprints)
+    changed = partner_service.repin_root(partner, fingerprint)
+    if changed:
+        record(
+            user,
+            "partner.repin",
+            partner.code,
+            {"root_fingerprint": partner.root_fingerprints[0], "previous": previous},
+        )
+    return changed
+
+
 @refusals_audited("partner.status")
 @transaction.atomic
 def change_partner_status(*, user: User, partner: Partner, status: str) -> None:

@@ -80,6 +80,9 @@ def _flush_node_redis() -> None:
         redis.Redis.from_url(f"{base}/{index}").flushdb()
 
 
+TRUST_ADMINS = ("e2e-admin-1", "e2e-admin-2")
+
+
 @pytest.fixture(scope="session")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     root: Path = tmp_path_factory.mktemp("federation")
@@ -118,6 +121,16 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
                 "--token",
             )
             fed.tokens[code] = out.strip().splitlines()[-1].split()[-1]
+            for admin in TRUST_ADMINS:  # policy changes take two of them, as in the console
+                net.manage(
+                    code,
+                    "create_node_user",
+                    admin,
+                    "--role",
+                    "trust_admin",
+                    "--clearance",
+                    "SECRET",
+                )
         yield fed
     finally:
         net.stop()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import chip_report
-from tests.e2e.conftest import Federation, wait_until
+from tests.e2e.conftest import TRUST_ADMINS, Federation, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -92,7 +92,13 @@ def versions_held(fed: Federation, code: str, ids: list[str]) -> dict[str, int]:
 
 
 def set_policy(fed: Federation, code: str, partner: str, *args: str) -> None:
-    fed.manage(code, "federation_partner", "policy", partner, *args)
+    """Propose and approve a policy change, by two trust administrators, as the console does."""
+    first, second = TRUST_ADMINS
+    proposed = fed.manage(
+        code, "federation_partner", "policy", partner, *args, "--reason", "e2e", "--by", first
+    )
+    change = proposed.strip().splitlines()[0].split()[2]
+    fed.manage(code, "federation_partner", "approve", change, "--by", second)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -228,7 +234,9 @@ def test_worker_killed_mid_batch_loses_and_duplicates_nothing(federation: Federa
 
 def test_relay_through_uk_is_verified_at_jp_with_us_signature(federation: Federation) -> None:
     fed = federation
-    fed.manage("us", "federation_partner", "suspend", "jp")  # us cannot reach jp directly
+    fed.manage(
+        "us", "federation_partner", "suspend", "jp", "--by", TRUST_ADMINS[0]
+    )  # us cannot reach jp directly
     set_policy(fed, "uk", "jp", "--ceiling", "CONFIDENTIAL", "--relay-origins", "us")
     set_policy(fed, "jp", "uk", "--ceiling", "CONFIDENTIAL", "--relay-origins", "us")
     try:
@@ -245,7 +253,7 @@ def test_relay_through_uk_is_verified_at_jp_with_us_signature(federation: Federa
         assert set(release["countersigned_by"]) == {"uk"}
         assert release["paths"][0]["hops"][-1]["from"] == "uk"
     finally:
-        fed.manage("us", "federation_partner", "resume", "jp")
+        fed.manage("us", "federation_partner", "resume", "jp", "--by", TRUST_ADMINS[0])
         set_policy(fed, "uk", "jp", "--ceiling", "CONFIDENTIAL")
         set_policy(fed, "jp", "uk", "--ceiling", "CONFIDENTIAL")
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Role
 from audit.models import AuditEntry
+from core.markings import Classification
 from federation.models import (
     Delivery,
     DeliveryState,
@@ -354,7 +355,9 @@ def test_health_shows_a_banner_for_the_reports_behind_its_counts(admins: Any, fl
     assert page.count("banner banner-confidential") == 2  # uk is owed two CONFIDENTIAL reports
 
 
-def test_key_and_policy_changes_from_the_command_line_are_audited(db: Any) -> None:
+def test_key_and_policy_changes_from_the_command_line_are_audited(
+    db: Any, make_web_user: Any
+) -> None:
     from django.core.management import call_command
 
     from tests.federation.partners import register_partner
@@ -365,15 +368,78 @@ def test_key_and_policy_changes_from_the_command_line_are_audited(db: Any) -> No
     call_command("federation_keys", "rotate", "--use", "report", stdout=out)
     new_kid = out.getvalue().splitlines()[0].removeprefix("new key ")
     call_command("federation_keys", "revoke", "--kid", new_kid, "--reason", "lost", stdout=out)
-    call_command("federation_partner", "policy", "uk", "--ceiling", "RESTRICTED", stdout=out)
 
     entries = list(AuditEntry.objects.order_by("seq"))
-    by_action = {
-        e.action: e for e in entries if e.action in ("key.rotate", "key.revoke", "policy.change")
-    }
-    assert set(by_action) == {"key.rotate", "key.revoke", "policy.change"}
+    by_action = {e.action: e for e in entries if e.action in ("key.rotate", "key.revoke")}
+    assert set(by_action) == {"key.rotate", "key.revoke"}
     assert all(e.actor.startswith("command:") for e in by_action.values())
     assert by_action["key.revoke"].target == new_kid
     assert by_action["key.revoke"].details["reason"] == "lost"
-    assert by_action["policy.change"].target == "uk"
-    assert by_action["policy.change"].details["ceiling"] == "RESTRICTED"
+
+
+def test_the_command_line_changes_partners_under_the_consoles_rules(
+    db: Any, make_web_user: Any
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    from tests.federation.partners import register_partner
+
+    register_partner("uk")
+    first = make_web_user(Role.TRUST_ADMIN, "SECRET")
+    second = make_web_user(Role.TRUST_ADMIN, "SECRET")
+    analyst = make_web_user(Role.ANALYST, "SECRET")
+    before = PartnerPolicy.objects.get(partner__code="uk")
+
+    def run(*args: str) -> str:
+        out = StringIO()
+        call_command("federation_partner", *args, stdout=out)
+        return out.getvalue()
+
+    with pytest.raises(CommandError, match="trust administrator"):
+        run(
+            "policy",
+            "uk",
+            "--ceiling",
+            "RESTRICTED",
+            "--reason",
+            "narrow",
+            "--by",
+            analyst.username,
+        )
+    proposed = run(
+        "policy", "uk", "--ceiling", "RESTRICTED", "--reason", "narrow it", "--by", first.username
+    )
+    change = int(proposed.split()[2])
+    assert PartnerPolicy.objects.get(partner__code="uk").version == before.version, "a proposal"
+    with pytest.raises(CommandError, match="second administrator"):
+        run("approve", str(change), "--by", first.username)
+    run("approve", str(change), "--by", second.username)
+    after = PartnerPolicy.objects.get(partner__code="uk")
+    assert after.ceiling == Classification.RESTRICTED
+    assert after.version == before.version + 1
+    run("suspend", "uk", "--by", second.username)
+    assert Partner.objects.get(code="uk").status == "suspended"
+    new_root = "ab" * 32
+    assert "new root pinned" in run(
+        "repin", "uk", "--fingerprint", new_root, "--by", first.username
+    )
+    repinned = Partner.objects.get(code="uk")
+    assert repinned.root_fingerprints == [new_root]
+    assert repinned.status == "suspended", "a new root changes nothing else"
+    assert PartnerPolicy.objects.get(partner__code="uk").version == after.version
+    with pytest.raises(CommandError, match="--by"):
+        run("resume", "uk")
+
+    actions = [
+        (e.action, e.actor, e.details.get("action"))
+        for e in AuditEntry.objects.filter(seq__gt=0).order_by("seq")
+        if e.action.startswith(("policy.", "partner.", "refused"))
+    ]
+    assert actions == [
+        ("refused", analyst.username, "policy.propose"),
+        ("policy.propose", first.username, None),
+        ("refused", first.username, "policy.approve"),
+        ("policy.approve", second.username, None),
+        ("partner.suspend", second.username, None),
+        ("partner.repin", first.username, None),
+    ]
