@@ -24,6 +24,7 @@ from core.markings import Classification
 from federation.models import Partner, PartnerPolicy
 from reports.models import Report, ReportVersion
 from tests.conftest import chip_report
+from web.models import PolicyChange
 
 from .conftest import add_partner, signed_in
 from .test_editor import form
@@ -204,6 +205,85 @@ def test_every_door_gives_the_same_answer_and_audit_entry(
     if expected == "not_found":  # the service, or the web view before it, names the attempt
         assert entries[0].details["action"] == mutation.audit_action
         assert entries[0].details["classification"] == "SECRET"
+
+
+# --- trust mutations: the trust console and the command line ---------------------------------
+
+TRUST_DOORS = ("web", "command")
+
+
+def _propose_secret_ceiling(door: str, user: Any, client: Client | None) -> bool:
+    """Propose raising partner nz to SECRET; True when the door refused."""
+    if client is not None:
+        answer = client.post(
+            "/trust/partners/nz/policy/",
+            {"ceiling": "SECRET", "reason": "door matrix", "_action": "propose"},
+        )
+        return answer.status_code in (400, 403)
+    args = ("policy", "nz", "--ceiling", "SECRET", "--reason", "door matrix")
+    return _command_refused(*args, "--by", user.username)
+
+
+def _suspend(door: str, user: Any, client: Client | None) -> bool:
+    if client is not None:
+        answer = client.post("/trust/partners/nz/status/", {"status": "suspended"})
+        return answer.status_code == 403
+    return _command_refused("suspend", "nz", "--by", user.username)
+
+
+def _command_refused(*args: str) -> bool:
+    from io import StringIO
+
+    from django.core.management import CommandError
+
+    try:
+        call_command("federation_partner", *args, stdout=StringIO())
+    except CommandError:
+        return True
+    return False
+
+
+TrustSend = Callable[[str, Any, Client | None], bool]  # door, user, web client -> refused
+
+TRUST_MUTATIONS: dict[str, tuple[TrustSend, Callable[[], bool], str]] = {
+    # name: (send, changed, audit action when done)
+    "policy.propose": (
+        _propose_secret_ceiling,
+        lambda: PolicyChange.objects.filter(partner__code="nz").exists(),
+        "policy.propose",
+    ),
+    "partner.status": (
+        _suspend,
+        lambda: Partner.objects.get(code="nz").status == "suspended",
+        "partner.suspend",
+    ),
+}
+
+
+def _trust_allowed(name: str, role: str, clearance: str) -> bool:
+    if role != Role.TRUST_ADMIN:
+        return False
+    return name != "policy.propose" or clearance == "SECRET"  # cleared to the ceiling proposed
+
+
+@pytest.mark.parametrize("door", TRUST_DOORS)
+@pytest.mark.parametrize("clearance", CLEARANCES)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(TRUST_MUTATIONS))
+def test_trust_changes_follow_one_rule_on_the_console_and_the_command_line(
+    name: str, role: str, clearance: str, door: str, make_web_user: Any
+) -> None:
+    send, changed, action = TRUST_MUTATIONS[name]
+    add_partner("nz", ceiling="RESTRICTED")
+    user = make_web_user(role, clearance)
+    client = signed_in(user) if door == "web" else None  # signing in is audited: count after
+    before = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    refused = send(door, user, client)
+    allowed = _trust_allowed(name, role, clearance)
+    assert changed() is allowed
+    assert refused is not allowed
+    actions = list(AuditEntry.objects.filter(seq__gt=before).values_list("action", flat=True))
+    assert actions == ([action] if allowed else ["refused"])
 
 
 # --- the Django admin: a read-only technical window, never a door around the services -------
