@@ -79,7 +79,7 @@ def baseline(reports: Sequence[Mapping[str, Any]]) -> Predicted:
         rid = str(report["id"])
         find(rid)
         details = report.get("details") or {}
-        keys = []
+        keys: list[str] = []
         for item in details.get("items") or ():
             keys.extend(f"s:{_ALNUM.sub('', s.lower())}" for s in item.get("serials") or ())
         if details.get("shipment_ref"):
@@ -115,7 +115,7 @@ def no_negative_evidence() -> LinkageConfig:
         for k, v in cfg.to_dict().items()
         if isinstance(v, float) and v < 0 and k not in ("veto",)
     }
-    return replace(cfg, **negative, veto=-1e9, min_mean=-1e9)
+    return replace(cfg, **negative, veto=-1e9, min_mean=-1e9)  # type: ignore[arg-type]
 
 
 def main() -> None:

@@ -180,26 +180,26 @@ def _variant(rnd: random.Random, company: Company, kind: str) -> str:
     if rnd.random() < 0.35:
         return name
     for _ in range(rnd.choice((1, 1, 2))):
-        kind = rnd.randrange(8)
+        edit = rnd.randrange(8)
         words = name.split()
-        if kind == 0:
+        if edit == 0:
             name = name.upper()
-        elif kind == 1:
+        elif edit == 1:
             for legal, swap in LEGAL_SWAP.items():
                 if name.endswith(legal):
                     name = name[: -len(legal)] + swap
                     break
-        elif kind == 2 and len(words) >= 3:
+        elif edit == 2 and len(words) >= 3:
             words[0], words[1] = words[1], words[0]
             name = " ".join(words)
-        elif kind == 3:
+        elif edit == 3:
             name = _typo(rnd, name)
-        elif kind == 4:
+        elif edit == 4:
             name = _cyrillic(name)
-        elif kind == 5:
+        elif edit == 5:
             for long, short in ABBREVIATIONS.items():
                 name = name.replace(long, short)
-        elif kind == 6 and len(words) >= 2:
+        elif edit == 6 and len(words) >= 2:
             name = words[0] + words[1] + " " + " ".join(words[2:])
         else:
             name = " ".join(w for w in words if w.rstrip(".,") not in ("Ltd", "Co", "Pte", "LLC"))

@@ -93,7 +93,9 @@ def measure(nodes: dict[str, ProductionNode], baseline: float) -> None:
     from django.conf import settings
 
     settings.DATABASES["uk"] = {**settings.DATABASES["default"], "NAME": "e2e_bench_prod_uk"}
-    from accounts.models import Role, User
+    from django.contrib.auth.models import User
+
+    from accounts.models import Role
     from accounts.services import create_user
     from cases.models import CaseMember
     from core.markings import Classification

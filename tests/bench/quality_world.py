@@ -324,7 +324,8 @@ class _Gen:
     def military(self, y: int) -> list[dict[str, Any]]:
         p = self.p
         org = self.org(
-            p["mil_d5_pos"] if y else p["mil_d5_neg"], y and self.rng.random() < p["mil_org_pos"]
+            p["mil_d5_pos"] if y else p["mil_d5_neg"],
+            bool(y) and self.rng.random() < p["mil_org_pos"],
         )
         if y and self.rng.random() < p["mil_listed_pos"]:
             org["name"] = self.variant(self.rng.choice(self.listed))

@@ -24,16 +24,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "platform"), str(Path(__file__).resolve().parent)]
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
 import numpy as np  # noqa: E402
-import quality_world  # noqa: E402
 
 from riskscore import metrics  # noqa: E402
 from riskscore.engine import ScoringConfig, score  # noqa: E402
 from riskscore.features import DEFAULT_CONFIG, build_features  # noqa: E402
 from riskscore.fit import fit_config  # noqa: E402
 from riskscore.matching import ScreeningIndex  # noqa: E402
+from tests.bench import quality_world  # noqa: E402
 
 EVAL_SEEDS = (1, 2, 3, 4, 5)
 FIT_SEEDS = (101, 102, 103)

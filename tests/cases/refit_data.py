@@ -33,7 +33,7 @@ def disposed_cases(
         hit = rng.uniform() < (0.85 if label == 1 else 0.15)
         x[column] = 1.0 if hit else 0.0
         status = {1: CaseStatus.CLOSED_CONFIRMED, 0: CaseStatus.CLOSED_DISMISSED}.get(
-            label, CaseStatus.NEW
+            -1 if label is None else label, CaseStatus.NEW
         )
         cases.append(
             Case(

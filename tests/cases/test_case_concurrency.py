@@ -50,7 +50,8 @@ class Background:
     """Run `work` in a loop in threads with their own database connections; collect errors."""
 
     def __init__(self, work: Callable[[], Any], threads: int) -> None:
-        self.work, self.errors = work, []  # type: list[BaseException]
+        self.work = work
+        self.errors: list[BaseException] = []
         self.stop = threading.Event()
         self.calls = 0
         self.threads = [threading.Thread(target=self._run) for _ in range(threads)]

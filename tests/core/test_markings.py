@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.markings import Classification, MarkingError, build_marking, releasable_to
+from core.markings import Classification, Marking, MarkingError, build_marking, releasable_to
 
 
-def make(**overrides: object) -> object:
+def make(**overrides: object) -> Marking:
     args: dict[str, object] = {
         "classification": "SECRET",
         "rel_to": ["fvey"],

@@ -84,11 +84,11 @@ def status(fed: Federation, code: str, reports: list[str] | None = None) -> dict
 
 
 def outbox(fed: Federation, code: str) -> dict[str, dict[str, int]]:
-    return status(fed, code)["outbox"]  # type: ignore[no-any-return]
+    return status(fed, code)["outbox"]
 
 
 def versions_held(fed: Federation, code: str, ids: list[str]) -> dict[str, int]:
-    return status(fed, code, ids)["versions"]  # type: ignore[no-any-return]
+    return status(fed, code, ids)["versions"]
 
 
 def set_policy(fed: Federation, code: str, partner: str, *args: str) -> None:
@@ -354,7 +354,7 @@ def test_received_reports_are_scored_into_cases_by_the_worker(federation: Federa
     def scored_cases() -> list[dict[str, Any]]:
         answer = fed.api("uk", "GET", "/cases/?origin=us")
         assert answer.status_code == 200, answer.text
-        return answer.json()["results"]  # type: ignore[no-any-return]
+        return answer.json()["results"]
 
     wait_until(lambda: len(scored_cases()) > 0, 60, "the scoring worker to build cases at uk")
     cases = scored_cases()

@@ -25,7 +25,7 @@ def _publish(fed: Federation, n: int, label: str) -> list[str]:
 
 def _held(fed: Federation, ids: list[str]) -> dict[str, int]:
     out = fed.manage("uk", "federation_status", "--reports", ",".join(ids))
-    return json.loads(out.strip().splitlines()[-1]).get("versions", {})  # type: ignore[no-any-return]
+    return json.loads(out.strip().splitlines()[-1]).get("versions", {})
 
 
 def _all_held(fed: Federation, ids: list[str]) -> bool:

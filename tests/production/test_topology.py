@@ -107,7 +107,7 @@ def _held(node: ProductionNode, ids: list[str]) -> dict[str, int]:
     import json
 
     out = node.manage("federation_status", "--reports", ",".join(ids)).stdout
-    return json.loads(out.strip().splitlines()[-1]).get("versions", {})  # type: ignore[no-any-return]
+    return json.loads(out.strip().splitlines()[-1]).get("versions", {})
 
 
 def test_check_deploy_is_clean_with_the_production_settings(

@@ -309,8 +309,8 @@ def introduce(nodes: list[ProductionNode], offline: Path) -> None:
         node.manage("ensure_database", "--recreate")
         root = ["--root-key", str(offline / f"{node.code}-root.pem"), "--passphrase-file",
                 str(passphrase)]  # fmt: skip
-        out = node.manage("local_federation", "prepare", *root).stdout
-        fingerprints[node.code] = out.strip().splitlines()[-1]
+        prepared = node.manage("local_federation", "prepare", *root).stdout
+        fingerprints[node.code] = prepared.strip().splitlines()[-1]
         node.manage("collectstatic", "--noinput", "-v", "0")
     peers = json.dumps({n.code: [n.url, fingerprints[n.code]] for n in nodes})
     for node in nodes:

@@ -117,7 +117,7 @@ def test_malformed_uuid_is_404_not_500(releaser: APIClient) -> None:
     ids=["duplicate keys", "deep nesting", "NaN", "not utf-8", "malformed"],
 )
 def test_hostile_json_is_a_400(releaser: APIClient, raw: bytes) -> None:
-    answer = releaser.generic("POST", LIST, raw, content_type="application/json")
+    answer = releaser.generic("POST", LIST, raw, content_type="application/json")  # type: ignore[arg-type]
     assert answer.status_code == 400
     assert nothing_written()
 

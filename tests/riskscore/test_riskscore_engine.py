@@ -10,7 +10,9 @@ import pytest
 from riskscore.engine import ConfigError, ScoringConfig, score
 
 
-def _config(weights: list[float], neutral: list[float] | None = None, bias: float = -2.0):
+def _config(
+    weights: list[float], neutral: list[float] | None = None, bias: float = -2.0
+) -> ScoringConfig:
     n = len(weights)
     return ScoringConfig(
         version="test-1",
@@ -42,7 +44,7 @@ def test_scores_are_a_logistic_of_the_linear_term_with_neutral_imputation() -> N
 def test_contributions_add_up_to_the_score(explain: str, dtype: type) -> None:
     rng = np.random.default_rng(2)
     config = _config(list(rng.normal(scale=2.0, size=8)))
-    X = rng.random((5000, 8)).astype(dtype)
+    X: np.ndarray = rng.random((5000, 8)).astype(dtype)
     X[rng.random((5000, 8)) < 0.1] = np.nan
     result = score(X, None, config, 100, explain=explain)  # type: ignore[arg-type]
     rows = result.explained
@@ -148,7 +150,7 @@ def test_config_round_trips_through_a_json_dict() -> None:
     assert ScoringConfig.from_dict(data) == config
     assert data["features"][1] == {"name": "f1", "weight": -0.5, "neutral": 0.2}
     assert math.isclose(config.baseline, 100.0 / (1.0 + math.exp(2.0)))
-    as_lists = ScoringConfig("test-1", ["f0", "f1"], [1.0, -0.5], -2.0, [0.1, 0.2], 90.0)
+    as_lists = ScoringConfig("test-1", ["f0", "f1"], [1.0, -0.5], -2.0, [0.1, 0.2], 90.0)  # type: ignore[arg-type]
     assert as_lists == config  # lists are stored as tuples: configs stay hashable and equal
 
 

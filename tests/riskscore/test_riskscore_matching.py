@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from riskscore.matching import (
 ROOT = Path(__file__).resolve().parents[2]
 
 # invented parties only
-ENTRIES = [
+ENTRIES: list[dict[str, Any]] = [
     {
         "id": "EL-1",
         "name": "Tekhnosfera Trading LLC",

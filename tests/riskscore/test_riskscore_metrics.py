@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -59,7 +60,7 @@ def test_bad_inputs_are_refused() -> None:
 
 def test_baselines() -> None:
     assert screening_hit_baseline([0.95, 0.89, 0.9]).tolist() == [1.0, 0.0, 1.0]
-    cases = [
+    cases: list[list[dict[str, Any]]] = [
         [
             {"details": {"red_flags": ["cash_payment", "new_company"]}},
             {"details": {"red_flags": ["cash_payment"]}},

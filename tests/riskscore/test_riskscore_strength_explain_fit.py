@@ -18,7 +18,7 @@ from riskscore.fit import FitError, evaluate, fit_config, holdout_mask
 from riskscore.matching import STRONG_MATCH, ScreeningIndex, screen_names
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
-LISTED = [
+LISTED: list[dict[str, Any]] = [
     {"id": "EL-1", "name": "Golden Bridge Industrial Co., Ltd.", "addresses": [{"country": "HK"}]},
     {"id": "EL-2", "name": "Zhenbao Quantum Technology Limited", "alt_names": ["ZQT Holdings"]},
     {"id": "SDN-3", "name": "Tekhnosfera OOO", "addresses": [{"country": "RU"}]},

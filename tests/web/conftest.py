@@ -98,7 +98,7 @@ def content(**overrides: Any) -> ReportContent:
 @pytest.fixture
 def make_report(make_web_user: Callable[..., Any]) -> Callable[..., ReportVersion]:
     """A local report (by a releaser, so it may be published) or one received from `origin`."""
-    author = {"user": None}
+    author: dict[str, Any] = {"user": None}
 
     def make(
         *, status: str = Status.PUBLISHED, origin: str | None = None, **overrides: Any

@@ -74,7 +74,7 @@ def test_the_node_serves_htmx_and_its_own_assets(db: Any) -> None:
     for path in ("/static/django_htmx/htmx-2.min.js", "/static/web/web.css", "/static/web/web.js"):
         response = client.get(path)
         assert response.status_code == 200, path
-        assert b"".join(response.streaming_content)
+        assert b"".join(response.streaming_content)  # type: ignore[attr-defined]
     assert client.get("/static/../config/settings.py").status_code == 404
 
 

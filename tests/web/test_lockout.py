@@ -60,6 +60,7 @@ def test_five_failures_lock_the_account_for_that_address_only(make_web_user: Any
     # ...but the owner, elsewhere, signs in as usual
     assert attempt(user.username, PASSWORD, OWNER)["Location"] == "/login/verify/"
     row = LoginThrottle.objects.get(username=user.username, address=ATTACKER)
+    assert row.locked_until is not None
     assert timedelta(minutes=14) < row.locked_until - timezone.now() <= timedelta(minutes=15)
     assert second_factor.current_lock(user.username, OWNER) is None
 

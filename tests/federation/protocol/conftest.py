@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fedproto_support import NOW, REPORT_ID, static_resolver
 
 from federation.protocol.envelope import Markings, build_report_envelope, sign_origin
 from federation.protocol.keys import NodeKey, PublicKey, generate
+from tests.federation.protocol.fedproto_support import NOW, REPORT_ID, static_resolver
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fedproto_support import NOW, REPORT_ID, static_resolver
 
 from federation.protocol.canonical import canonical_bytes, strict_loads
 from federation.protocol.envelope import (
@@ -24,6 +23,7 @@ from federation.protocol.envelope import (
 )
 from federation.protocol.errors import ProtocolError
 from federation.protocol.keys import NodeKey, PublicKey, generate
+from tests.federation.protocol.fedproto_support import NOW, REPORT_ID, static_resolver
 
 Resolver = Callable[[str, str, int], PublicKey]
 

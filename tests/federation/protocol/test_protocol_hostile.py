@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fedproto_support import NOW
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +15,7 @@ from federation.protocol.errors import ProtocolError
 from federation.protocol.httpsig import MemoryNonceStore, sign_request, verify_request
 from federation.protocol.keys import NodeKey, PublicKey, generate
 from federation.protocol.manifest import CurrentKey, build_manifest, sign_manifest, verify_manifest
+from tests.federation.protocol.fedproto_support import NOW
 
 json_values = st.recursive(
     st.none()

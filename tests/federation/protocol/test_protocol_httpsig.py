@@ -10,7 +10,6 @@ from typing import Any
 
 import http_sf
 import pytest
-from fedproto_support import NOW
 
 from federation.protocol.errors import ProtocolError
 from federation.protocol.httpsig import (
@@ -31,6 +30,7 @@ from federation.protocol.manifest import (
     sign_manifest,
     verify_manifest,
 )
+from tests.federation.protocol.fedproto_support import NOW
 
 URL = "https://us.fed.example/fed/v1/send/txn-0001"
 AUTHORITY = "us.fed.example"

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
-from fedproto_support import NOW, REPORT_ID
 
 from federation.protocol.canonical import canonical_bytes, strict_loads
 from federation.protocol.envelope import (
@@ -31,6 +30,7 @@ from federation.protocol.manifest import (
     sign_manifest,
     verify_manifest,
 )
+from tests.federation.protocol.fedproto_support import NOW, REPORT_ID
 
 DAY = 86_400
 T_ROTATE = NOW - 10 * DAY  # report key A retired, key B current from here on
