@@ -201,6 +201,7 @@ class DeliveryState(models.TextChoices):
     PENDING = "pending", "Pending"
     DELIVERED = "delivered", "Delivered"
     DEAD = "dead", "Dead letter"
+    HELD = "held", "Held by the partner's policy (sent again later)"
     CANCELLED = "cancelled", "Cancelled (no longer entitled)"
 
 
@@ -216,8 +217,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     replays = models.PositiveIntegerField(
         default=0,
-        help_text="times an administrator replayed this dead letter (part of the batch's txn "
-        "id, so a replay is decided afresh by the partner, not answered from its cache)",
+        help_text="times this copy was sent again in a new transaction (a dead letter an "
+        "administrator replayed, a copy held by the partner's policy): part of the batch's txn "
+        "id, so the partner decides it afresh, not from its record",
     )
     next_attempt_at = models.DateTimeField()
     last_error = models.CharField(max_length=500, blank=True)
@@ -235,7 +237,13 @@ class Delivery(models.Model):
                 fields=["partner", "next_attempt_at", "seq"],
                 condition=models.Q(state="pending"),
                 name="pending_by_partner",
-            )
+            ),
+            # The sweeper looks for held copies due again; there are few, the table is large.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state="held"),
+                name="held_by_due_time",
+            ),
         ]
 
     def __str__(self) -> str:

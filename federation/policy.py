@@ -3,6 +3,13 @@
 Plain Python. The sender asks it with its policy for the partner; the receiver asks it with its
 own accreditation; a relay asks it as a sender whose report came from elsewhere. The same rules
 therefore hold at both ends, and a receiver refuses exactly what a correct sender would not send.
+
+Two kinds of refusal. A *breach*: the origin's signed markings (REL TO, TLP:RED, ORCON) or the
+recipient's accreditation forbid it, so a sender that sent it broke the markings. A *local
+policy* refusal: the markings allow the recipient, but an administrator's choice for this pair
+of nodes (suspension, categories, TLP colours, the origins relayed) does not, for now. The two
+ends' administrators set those choices separately, so they may disagree for a while: that is
+not a leak, and the copy is sent again later (`federation.services.outbox`).
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ class Release:
 class Decision:
     allowed: bool
     reason: str
-    # True when a refusal means someone breached the markings, not merely a local choice.
+    # True when a refusal means the signed markings (or the recipient's accreditation) forbid
+    # it; False for a local policy choice, which the other end may not share yet.
     breach: bool = False
 
 
@@ -78,10 +86,10 @@ def decide(
         if release.orcon:
             return Decision(False, "ORCON: only the originator disseminates", breach=True)
         if release.origin not in policy.relay_origins:
+            # Not a breach: the origin's markings allow the recipient and do not forbid
+            # relaying (no ORCON); which origins are relayed is each end's own choice.
             return Decision(
-                False,
-                f"reports from {release.origin} are not relayed with {recipient}",
-                breach=True,
+                False, f"reports from {release.origin} are not relayed with {recipient}"
             )
     return Decision(True, "entitled")
 

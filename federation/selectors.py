@@ -43,16 +43,16 @@ def policy_for(partner: Partner) -> Policy:
 
 
 def own_receiving_policy(sender: Partner) -> Policy:
-    """What this node accepts: its own accreditation, every category, and relayed reports only
-    from the origins our policy with the sender names."""
+    """What this node accepts: its own accreditation (a breach if exceeded), every category,
+    and relayed reports only from the origins our policy with the sender names (our local
+    choice: a refusal for it is not a breach)."""
     sender_policy = policy_for(sender)
     return Policy(
         recipient=this_node().code,
         active=sender.status == PartnerStatus.ACTIVE,
         ceiling=Classification[settings.NODE_ACCREDITATION],
         # Empty = every category. Not the set of known ones: an unknown category is a schema
-        # error in the payload (bad_payload), not a refusal of entitlement (not_entitled,
-        # which flags the sender as a suspected leak).
+        # error in the payload (bad_payload), not a refusal by our policy.
         categories=frozenset(),
         tlp_allowed=frozenset(),
         relay_origins=sender_policy.relay_origins,

@@ -34,13 +34,15 @@ def deliver(self: Task, partner_code: str) -> int:
 
 @shared_task
 def sweep_outbox() -> int:
-    """Beat: re-enqueue partners with due rows (a lost Celery message loses nothing)."""
-    from federation.services.outbox import partners_with_due_rows
+    """Beat: re-enqueue partners with due rows (a lost Celery message loses nothing), and
+    queue again the copies held by a partner's policy whose wait is over."""
+    from federation.services.outbox import partners_with_due_rows, resend_held_copies
 
-    codes = partners_with_due_rows()
+    resent = resend_held_copies()  # these partners' deliveries are enqueued by the service
+    codes = [code for code in partners_with_due_rows() if code not in resent]
     for code in codes:
         deliver.delay(code)
-    return len(codes)
+    return len(codes) + len(resent)
 
 
 @shared_task

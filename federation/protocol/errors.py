@@ -21,7 +21,10 @@ Codes in use (stable: callers and partners may switch on them):
   ``bad_url``, ``wrong_authority``, ``not_yet_valid``, ``expired``, ``bad_signature``,
   ``replay``;
 * a receiver's own trouble: ``busy`` (stored concurrently), ``internal_error`` (an unexpected
-  fault, logged by the receiver).
+  fault, logged by the receiver);
+* entitlement: ``not_entitled`` (the origin's signed markings, or the receiver's accreditation,
+  forbid it: the sender breached them), ``not_accepted_by_policy`` (the markings allow the
+  receiver, its own policy for the sender does not accept it for now).
 
 `RETRYABLE_CODES` are the refusals that may turn out differently if the same item is sent
 again later (the receiver may not have the sender's newest keys yet, or had a passing fault). A
@@ -33,6 +36,11 @@ from __future__ import annotations
 from typing import Final
 
 RETRYABLE_CODES: Final = frozenset({"unknown_key", "not_yet_valid", "busy", "internal_error"})
+
+NOT_ACCEPTED_BY_POLICY: Final = "not_accepted_by_policy"
+"""A final answer for its transaction (it moves the receiver's cursor), but not for the copy:
+the sender holds it and sends it again, in a new transaction, until the receiver's policy
+accepts it (`federation.services.outbox`)."""
 
 
 class ProtocolError(Exception):

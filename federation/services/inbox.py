@@ -22,6 +22,11 @@ refusal rows and the sender's ``suspected_leak`` flag are written after the batc
 transactions of their own, from text cleaned of what PostgreSQL cannot store: a fault elsewhere
 in the batch can never wipe the record of a leak.
 
+Entitlement is one decision (`policy.decide`, through `_check_entitled`) on both paths: a breach
+of the origin's signed markings is `not_entitled` and flags the sender as a suspected leak; a
+refusal by this node's own policy for the sender (the markings allow us) is
+`not_accepted_by_policy`, no leak, and the sender holds the copy and sends it again later.
+
 Retryable refusals (`RETRYABLE_CODES`: e.g. a report key this node has not seen yet) are never
 the final answer for a transaction: a retry of the same txn decides those items again, and
 they do not move the receiving cursor, so catch-up pulls them again too.
@@ -60,7 +65,7 @@ from federation.noncestore import first_in_window
 from federation.payloads import PayloadError, parse_payload
 from federation.policy import Policy, Release, decide
 from federation.protocol.envelope import VerifiedEnvelope, check_chain, verify_envelope
-from federation.protocol.errors import RETRYABLE_CODES, ProtocolError
+from federation.protocol.errors import NOT_ACCEPTED_BY_POLICY, RETRYABLE_CODES, ProtocolError
 from federation.protocol.keys import NODE_RE
 from federation.protocol.manifest import report_key_resolver
 from federation.selectors import manifest_views, own_receiving_policy, policy_for, release_of
@@ -79,7 +84,8 @@ from .outbox import fan_out
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 200
-# Refusals that mean the sender broke the markings (or let someone tamper with them).
+# Refusals that mean the sender broke the markings (or let someone tamper with them); a
+# refusal by this node's own policy (NOT_ACCEPTED_BY_POLICY) is not one.
 BREACH_CODES = frozenset({"not_entitled", "bad_signature", "relay_not_countersigned"})
 MAX_RECORDED_VER = 2**31 - 1  # Refusal.ver is a PositiveIntegerField
 # Sequence numbers received beyond a hole in a partner's log are remembered
@@ -432,10 +438,7 @@ def _receive_one(sender: Partner, env: Any, resolver: Any, now: int) -> str:
     if category is None:
         raise Refused("unknown_report", "a withdrawal for a report this node does not hold")
     release = release_of(verified.iss, category, verified.markings.to_json())
-    relayed_by = sender.code if sender.code != verified.iss else None
-    decision = decide(release, own_receiving_policy(sender), relayed_by=relayed_by)
-    if not decision.allowed:
-        raise Refused("not_entitled", decision.reason)
+    _check_entitled(sender, verified, release, own_receiving_policy(sender))
     try:
         for attempt in range(2):
             try:
@@ -650,10 +653,14 @@ def _check_alone(
 def _check_entitled(
     sender: Partner, verified: VerifiedEnvelope, release: Release, policy: Policy
 ) -> None:
+    """The entitlement decision of both paths: a breach of the signed markings is
+    `not_entitled` (a leak by the sender); a refusal by this node's own policy for the sender
+    is `not_accepted_by_policy` (no leak: the sender holds the copy and sends it again)."""
     relayed_by = sender.code if sender.code != verified.iss else None
     decision = decide(release, policy, relayed_by=relayed_by)
     if not decision.allowed:
-        raise Refused("not_entitled", decision.reason)
+        code = "not_entitled" if decision.breach else NOT_ACCEPTED_BY_POLICY
+        raise Refused(code, decision.reason)
 
 
 def _decide_and_write(sender: Partner, items: list[_Item], policy: Policy) -> None:

@@ -8,7 +8,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +37,7 @@ from federation.protocol.envelope import (
     sign_origin,
     signed_digest,
 )
-from federation.protocol.errors import RETRYABLE_CODES
+from federation.protocol.errors import NOT_ACCEPTED_BY_POLICY, RETRYABLE_CODES
 from federation.protocol.keys import NodeKey
 from federation.selectors import policy_for, release_of
 from reports.models import ReportVersion, Status
@@ -220,21 +220,10 @@ def deliver_batch(partner_code: str) -> int:
         unsettled: list[Delivery] = []
         for row in sendable:
             result = results.get(row.seq)
-            outcome = result.get("result") if result else None
-            if outcome in ("accepted", "duplicate"):
+            if result is not None and result.get("result") in ("accepted", "duplicate"):
                 delivered.append(row.pk)
-            elif outcome == "refused" and result and result.get("code") not in RETRYABLE_REFUSALS:
-                row.state = DeliveryState.DEAD
-                row.last_error = clean_text(
-                    f"refused: {result.get('code')}: {result.get('reason')}", 500
-                )
-                unsettled.append(row)
             else:
-                row.attempts += 1
-                row.next_attempt_at = now + timedelta(seconds=_backoff_seconds(row.attempts))
-                row.last_error = clean_text(f"not settled: {result}", 500)
-                if row.attempts >= settings.FEDERATION_MAX_ATTEMPTS:
-                    row.state = DeliveryState.DEAD
+                _settle_refused(row, result, now)
                 unsettled.append(row)
         # The common case in one UPDATE; bulk_update's per-row CASE cost ~1 ms a row.
         Delivery.objects.filter(pk__in=delivered).update(
@@ -242,19 +231,78 @@ def deliver_batch(partner_code: str) -> int:
         )
         if unsettled:
             Delivery.objects.bulk_update(
-                unsettled, ["state", "last_error", "attempts", "next_attempt_at"]
+                unsettled, ["state", "last_error", "attempts", "next_attempt_at", "replays"]
             )
-        settled = len(delivered) + sum(1 for row in unsettled if row.state == DeliveryState.DEAD)
+        settled = len(delivered) + sum(1 for row in unsettled if row.state != DeliveryState.PENDING)
         Partner.objects.filter(pk=partner.pk).update(
             last_success_at=now, consecutive_failures=0, backoff_until=None, last_error=""
         )
         return settled
 
 
+def _settle_refused(row: Delivery, result: dict[str, Any] | None, now: datetime) -> None:
+    """A row the partner did not take: held (its own policy refused it: sent again later, in a
+    new transaction), dead (refused for good), or retried with backoff (retryable, or no
+    answer for it), dead after FEDERATION_MAX_ATTEMPTS."""
+    refused = result is not None and result.get("result") == "refused"
+    code = result.get("code") if result is not None else None
+    reason = result.get("reason") if result is not None else None
+    if refused and code == NOT_ACCEPTED_BY_POLICY:
+        row.state = DeliveryState.HELD
+        row.replays += 1  # the next send is a new txn: the partner's answer to this one is final
+        row.attempts = 0
+        row.next_attempt_at = now + timedelta(seconds=held_wait_seconds(row.replays))
+        row.last_error = clean_text(f"held by the partner's policy: {reason}", 500)
+    elif refused and code not in RETRYABLE_REFUSALS:
+        row.state = DeliveryState.DEAD
+        row.last_error = clean_text(f"refused: {code}: {reason}", 500)
+    else:
+        row.attempts += 1
+        row.next_attempt_at = now + timedelta(seconds=_backoff_seconds(row.attempts))
+        row.last_error = clean_text(f"not settled: {result}", 500)
+        if row.attempts >= settings.FEDERATION_MAX_ATTEMPTS:
+            row.state = DeliveryState.DEAD
+
+
+def held_wait_seconds(resends: int) -> float:
+    """How long a copy held by the partner's policy waits before it is sent again: the base
+    interval, doubling with each re-send, capped (no jitter: the sweeper spreads them)."""
+    doubled = settings.FEDERATION_HELD_RETRY_S * 2 ** min(max(resends - 1, 0), 20)
+    return float(min(settings.FEDERATION_HELD_RETRY_CAP_S, doubled))
+
+
+def resend_held_copies(partner_code: str | None = None, *, due_only: bool = True) -> list[str]:
+    """Queue copies held by a partner's policy to be sent again (each already has its new
+    txn); returns the partners to deliver to. The beat sweep sends those whose wait is over;
+    a policy change for the partner on our side sends all of its held copies at once (the
+    two ends' administrators may just have agreed)."""
+    now = timezone.now()
+    rows = Delivery.objects.filter(state=DeliveryState.HELD)
+    if due_only:
+        rows = rows.filter(next_attempt_at__lte=now)
+    if partner_code is not None:
+        rows = rows.filter(partner__code=partner_code)
+    with transaction.atomic():
+        # SKIP LOCKED: a row an administrator is replaying right now is theirs.
+        found = list(
+            rows.select_for_update(skip_locked=True, of=("self",)).values_list(
+                "pk", "partner__code"
+            )
+        )
+        Delivery.objects.filter(pk__in=[pk for pk, _ in found]).update(
+            state=DeliveryState.PENDING, next_attempt_at=now
+        )
+        codes = sorted({code for _, code in found})
+        for code in codes:
+            after_commit("federation.tasks.deliver", code)
+    return codes
+
+
 def batch_txn(partner_code: str, rows: Sequence[Delivery]) -> str:
     """The transaction id of a batch: the same for every retry of the same rows (the receiver
-    answers a retry from its record), a new one once an administrator replays a dead letter
-    among them (decided afresh, not answered with the refusal that killed it)."""
+    answers a retry from its record), a new one once a row among them is sent again as a new
+    copy (a replayed dead letter, a held copy: decided afresh, not answered with the refusal
+    that stopped it)."""
     key = ",".join(f"{row.seq}r{row.replays}" if row.replays else str(row.seq) for row in rows)
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{partner_code}:{key}"))
 
@@ -341,11 +389,14 @@ def partners_with_due_rows() -> list[str]:
 
 @transaction.atomic
 def replay_dead_letters(partner_code: str, ids: Iterable[int] | None = None) -> int:
-    """Admin action: put dead letters back in the queue (the policy is checked again on send).
+    """Admin action: put dead letters (and copies held by the partner's policy, without
+    waiting for their next turn) back in the queue (the policy is checked again on send).
 
     Each replay counts in the row's `replays`, so its next batch has a new txn id: the partner
     decides it again instead of answering from the record of the batch that failed."""
-    rows = Delivery.objects.filter(partner__code=partner_code, state=DeliveryState.DEAD)
+    rows = Delivery.objects.filter(
+        partner__code=partner_code, state__in=[DeliveryState.DEAD, DeliveryState.HELD]
+    )
     if ids is not None:
         rows = rows.filter(pk__in=list(ids))
     count = rows.update(

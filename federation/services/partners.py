@@ -182,8 +182,9 @@ def set_policy(
     relay_origins: Iterable[str] = (),
     reconcile: bool = True,
 ) -> PartnerPolicy:
-    """Change what flows to a partner. Reports it becomes entitled to are queued for it; rows
-    it is no longer entitled to are cancelled when the sender next looks at them."""
+    """Change what flows to a partner. Reports it becomes entitled to are queued for it, and
+    so are the copies its own policy refused until now; rows it is no longer entitled to are
+    cancelled when the sender next looks at them."""
     cats = sorted(set(categories))
     bad = [c for c in cats if c not in Category.values]
     if bad:
@@ -210,9 +211,12 @@ def set_policy(
         policy.save()
     partner.policy = policy
     if reconcile:
-        from .outbox import reconcile_partner
+        from .outbox import reconcile_partner, resend_held_copies
 
         reconcile_partner(partner)
+        # Copies the partner's own policy refused go again now: this change may be the two
+        # ends' administrators agreeing (the policy is checked again on send).
+        resend_held_copies(partner.code, due_only=False)
     return policy
 
 

@@ -372,6 +372,10 @@ FEDERATION_BACKOFF_BASE_S = env_int("FEDERATION_BACKOFF_BASE_S", 2, minimum=1)
 FEDERATION_BACKOFF_CAP_S = env_int("FEDERATION_BACKOFF_CAP_S", 600, minimum=1)
 FEDERATION_MAX_ATTEMPTS = env_int("FEDERATION_MAX_ATTEMPTS", 15, minimum=1)
 FEDERATION_HTTP_TIMEOUT_S = env_int("FEDERATION_HTTP_TIMEOUT_S", 15, minimum=1)
+# A copy the partner's own policy refused (not a breach) is held and sent again after this
+# long, doubling at each refusal up to the cap; a policy change on our side sends it at once.
+FEDERATION_HELD_RETRY_S = env_int("FEDERATION_HELD_RETRY_S", 3600, minimum=1)
+FEDERATION_HELD_RETRY_CAP_S = env_int("FEDERATION_HELD_RETRY_CAP_S", 86400, minimum=1)
 
 # Operations: /metrics wants this bearer token (unset = /metrics answers 401 to everyone);
 # /readyz's limits. METRICS_TOKEN_FILE names a file holding the token (systemd credentials).

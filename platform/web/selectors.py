@@ -172,6 +172,7 @@ class PartnerHealth:
     partner: Partner
     pending: int
     dead: int
+    held: int  # refused by the partner's own policy for now; sent again later
     delivered: int
     in_backoff: bool
     refusals: int
@@ -196,6 +197,7 @@ def partner_health(user: AnyUser) -> list[PartnerHealth]:
             partner=partner,
             pending=counts.get((partner.pk, DeliveryState.PENDING), 0),
             dead=counts.get((partner.pk, DeliveryState.DEAD), 0),
+            held=counts.get((partner.pk, DeliveryState.HELD), 0),
             delivered=counts.get((partner.pk, DeliveryState.DELIVERED), 0),
             in_backoff=bool(partner.backoff_until and partner.backoff_until > now),
             refusals=refusals.get(partner.code, 0),

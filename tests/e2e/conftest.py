@@ -98,6 +98,8 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         extra_env={
             "FEDERATION_BACKOFF_BASE_S": "1",
             "FEDERATION_BACKOFF_CAP_S": "3",
+            "FEDERATION_HELD_RETRY_S": "2",
+            "FEDERATION_HELD_RETRY_CAP_S": "5",
             "FEDERATION_BATCH_SIZE": "25",
             "CELERY_VISIBILITY_TIMEOUT": "10",
         },

@@ -237,14 +237,26 @@ def test_relay_through_uk_is_verified_at_jp_with_us_signature(federation: Federa
     fed.manage(
         "us", "federation_partner", "suspend", "jp", "--by", TRUST_ADMINS[0]
     )  # us cannot reach jp directly
+    # uk's administrators agree to relay us's reports to jp before jp's do (issue 11, D4).
     set_policy(fed, "uk", "jp", "--ceiling", "CONFIDENTIAL", "--relay-origins", "us")
-    set_policy(fed, "jp", "uk", "--ceiling", "CONFIDENTIAL", "--relay-origins", "us")
     try:
         rid = fed.publish(
             "us",
             report("CONFIDENTIAL", ["jp", "uk", "us"], "chip_diversion", "amber", "relayed via uk"),
         )
+        wait_until(
+            lambda: bool(status(fed, "jp")["refusals"].get("uk", {}).get("not_accepted_by_policy")),
+            60,
+            "jp to refuse the relay by its own policy",
+        )
+        assert status(fed, "jp")["partners"]["uk"]["suspected_leak"] is False  # REL TO names jp
+        assert outbox(fed, "uk")["jp"].get("dead", 0) == 0  # held, to be sent again
+        assert rid not in fed.report_ids("jp", "us")
+
+        set_policy(fed, "jp", "uk", "--ceiling", "CONFIDENTIAL", "--relay-origins", "us")
+        # uk sends the held copy again when its wait is over (2 s here, doubling to 5 s).
         wait_until(lambda: rid in fed.report_ids("jp", "us"), 60, "the relayed report at jp")
+        wait_until(lambda: outbox(fed, "uk")["jp"].get("held", 0) == 0, 30, "no copy held")
         provenance = fed.api("jp", "GET", f"/reports/{rid}/provenance/").json()
         release = provenance["releases"][0]
         assert release["signed_by"]["node"] == "us"

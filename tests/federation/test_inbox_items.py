@@ -145,13 +145,15 @@ def test_relayed_report_from_an_origin_outside_our_relay_policy(
 ) -> None:
     ca = register_partner("ca")
     uk = register_partner("uk", relay_origins=["au"])  # relays from au only, not from ca
-    bad = uk.relay(ca.report_envelope(rel_to=["fvey"]))
+    refused = uk.relay(ca.report_envelope(rel_to=["fvey"]))
 
-    result = send_bad_then_good(client, uk, bad)
+    result = send_bad_then_good(client, uk, refused)
 
-    assert_item_refused(result, bad, "not_entitled", sender="uk", leak=True)
+    # The markings (REL TO fvey) include us: our own relay policy refuses it, uk leaked nothing.
+    assert_item_refused(result, refused, "not_accepted_by_policy", sender="uk", leak=False)
     assert "not relayed" in result["reason"]
-    assert_not_stored(bad)
+    assert_not_stored(refused)
+    assert not leak_flag("uk")
 
 
 def test_orcon_report_relayed_by_someone_other_than_its_originator(

@@ -127,7 +127,7 @@ class Command(BaseCommand):
             services.change_partner_status(user=user, partner=partner, status=status)
             return f"partner {code} {status}"
         count = services.replay(user=user, partner_code=code)
-        return f"{count} dead letters queued again"
+        return f"{count} dead letters and held copies queued again"
 
     def _list(self) -> None:
         for partner in Partner.objects.select_related("policy").order_by("code"):
@@ -138,5 +138,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{partner.code:4} {partner.status:9} {partner.base_url:28} "
                 f"pending={counts['pending']} delivered={counts['delivered']} "
-                f"dead={counts['dead']} leak={'YES' if partner.suspected_leak else 'no'}"
+                f"dead={counts['dead']} held={counts['held']} "
+                f"leak={'YES' if partner.suspected_leak else 'no'}"
             )
