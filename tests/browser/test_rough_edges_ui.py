@@ -1,8 +1,9 @@
 """Rough edges, in a real headless Chromium: the main pages fit a 390 px wide phone without
 sideways scrolling; the report page updates its delivery status and case by itself while
 they are pending and stops asking once settled; 403 and 404 are the site's own pages with its
-navigation. Screenshots: var/screenshots/20-report-390px.png, 21-case-queue-390px.png,
-22-report-live-settled.png, 23-forbidden.png, 24-not-found.png."""
+navigation; a version shows what changed since the previous one. Screenshots:
+var/screenshots/20-report-390px.png, 21-case-queue-390px.png,
+22-report-live-settled.png, 23-forbidden.png, 24-not-found.png, 25-version-changes-390px.png."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from cases.models import Case
 from cases.regroup import drain_batch
 from federation.models import Delivery, DeliveryState
 from reports.models import ReportVersion, Status
-from reports.services import create_report
+from reports.services import create_report, revise_report
 
 from ..web.conftest import add_partner
 from .conftest import make_user, shot, sign_in
@@ -131,3 +132,31 @@ def test_forbidden_and_not_found_are_the_sites_own_pages(page: Any) -> None:
     shot(page, "24-not-found")
     page.get_by_role("link", name="Reports", exact=True).first.click()
     expect(page).to_have_url(re.compile(r"/reports/$"))
+
+
+def test_a_version_shows_what_changed(page: Any) -> None:
+    author = make_user("browser-diff-author", Role.RELEASER)
+    first = create_report(
+        author=author,
+        content=content("Invented 96 × H100 via Singapore", "CONFIDENTIAL", value_usd=2_400_000),
+        status=Status.PUBLISHED,
+    )
+    revise_report(
+        author=author,
+        report_id=first.report_id,
+        base_version=1,
+        content=content("Invented 96 × H100 via Port Klang", "CONFIDENTIAL", value_usd=3_100_000),
+    )
+    page.set_viewport_size(PHONE)
+    sign_in(page, make_user("browser-diff-reader", Role.ANALYST, "CONFIDENTIAL"))
+    page.goto(f"/reports/{first.report_id}/")
+    page.locator("[data-compare='2']").click()
+    changes = page.locator("section#changes")
+    expect(changes.get_by_role("heading", level=2)).to_have_text("What changed from v1 to v2")
+    expect(changes.locator("del")).to_have_text("Singapore")
+    expect(changes.locator("ins")).to_have_text("Port Klang")
+    expect(changes).to_contain_text("2,400,000")
+    expect(changes).to_contain_text("3,100,000")
+    assert page_width(page) <= PHONE["width"]
+    changes.scroll_into_view_if_needed()
+    shot(page, "25-version-changes-390px")
