@@ -50,6 +50,8 @@ class Decision:
     # True when a refusal means the signed markings (or the recipient's accreditation) forbid
     # it; False for a local policy choice, which the other end may not share yet.
     breach: bool = False
+    # Which rule answered, so a page can word the reason for people (`reason` names codes).
+    rule: str = "entitled"
 
 
 def decide(
@@ -63,13 +65,18 @@ def decide(
     did not originate (None when the origin itself sends)."""
     recipient = policy.recipient
     if not policy.active:
-        return Decision(False, f"partner {recipient} is suspended")
+        return Decision(False, f"partner {recipient} is suspended", rule="suspended")
     if recipient not in directory.expand(release.rel_to):
         rel = ", ".join(release.rel_to)
-        return Decision(False, f"REL TO {rel} does not include {recipient}", breach=True)
+        return Decision(
+            False, f"REL TO {rel} does not include {recipient}", breach=True, rule="rel_to"
+        )
     if release.tlp == "red" and recipient not in release.rel_to:
         return Decision(
-            False, f"TLP:RED goes only to nodes named one by one; {recipient} is not", breach=True
+            False,
+            f"TLP:RED goes only to nodes named one by one; {recipient} is not",
+            breach=True,
+            rule="tlp_red",
         )
     if release.classification > policy.ceiling:
         return Decision(
@@ -77,19 +84,28 @@ def decide(
             f"{release.classification.name} is above {recipient}'s accreditation "
             f"({policy.ceiling.name})",
             breach=True,
+            rule="ceiling",
         )
     if policy.categories and release.category not in policy.categories:
-        return Decision(False, f"category {release.category} is not shared with {recipient}")
+        return Decision(
+            False, f"category {release.category} is not shared with {recipient}", rule="category"
+        )
     if policy.tlp_allowed and release.tlp not in policy.tlp_allowed:
-        return Decision(False, f"TLP:{release.tlp.upper()} is not shared with {recipient}")
+        return Decision(
+            False, f"TLP:{release.tlp.upper()} is not shared with {recipient}", rule="tlp"
+        )
     if relayed_by is not None and relayed_by != release.origin:
         if release.orcon:
-            return Decision(False, "ORCON: only the originator disseminates", breach=True)
+            return Decision(
+                False, "ORCON: only the originator disseminates", breach=True, rule="orcon"
+            )
         if release.origin not in policy.relay_origins:
             # Not a breach: the origin's markings allow the recipient and do not forbid
             # relaying (no ORCON); which origins are relayed is each end's own choice.
             return Decision(
-                False, f"reports from {release.origin} are not relayed with {recipient}"
+                False,
+                f"reports from {release.origin} are not relayed with {recipient}",
+                rule="relay_origin",
             )
     return Decision(True, "entitled")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -151,7 +152,8 @@ def provenances_of(reports: Sequence[Report], clearance: int) -> dict[str, dict[
                 # Only verified envelopes are ever stored: a row here means the origin signature
                 # checked out with the key valid at issue time.
                 "signature": "verified",
-                "issued_at": envelope.iat,
+                # ISO 8601 like received_at (the signed envelope keeps epoch seconds).
+                "issued_at": datetime.fromtimestamp(envelope.iat, UTC),
                 "received_from": envelope.received_from or None,
                 "countersigned_by": envelope.relay_kids,
                 "paths": [

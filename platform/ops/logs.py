@@ -27,6 +27,18 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class RoutineClientErrors(logging.Filter):
+    """A 4xx answer (a refused page, a missing report) is routine: one line, no traceback.
+    Django passes the PermissionDenied as exc_info; 5xx keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from federation.models import DeliveryState
+from federation.policy import Decision
 from reports.models import Category, EntityKind, EntityRole, Status
 
 INTERMEDIARY_ROLE_LABELS = {
@@ -30,6 +34,7 @@ LABELS: dict[str, str] = {
     **dict(EntityKind.choices),
     **dict(EntityRole.choices),
     **dict(Status.choices),
+    **dict(DeliveryState.choices),
     **INTERMEDIARY_ROLE_LABELS,
     **RED_FLAG_LABELS,
 }
@@ -39,3 +44,12 @@ def human(code: object) -> str:
     """The label of a stored code; an unknown code with its underscores made spaces."""
     text = str(code or "")
     return LABELS.get(text, text.replace("_", " "))
+
+
+def policy_reason(decision: Decision, *, category: str, recipient: str) -> str:
+    """`decide`'s reason as people read it: the category by its label, node codes in capitals
+    as everywhere else on the pages."""
+    if decision.rule == "category":
+        label = Category(category).label if category in Category.values else human(category)
+        return f"{label} is not among the categories shared with {recipient.upper()}"
+    return re.sub(rf"\b{re.escape(recipient)}\b", recipient.upper(), decision.reason)

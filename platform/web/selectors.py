@@ -31,6 +31,7 @@ from federation.selectors import policy_for, release_of
 from reports.models import Report, Status
 from reports.selectors import visible_reports
 
+from .labels import policy_reason
 from .models import PolicyChange, PolicyChangeState
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -71,8 +72,9 @@ def release_preview(marking: Marking, category: str, origin: str) -> ReleasePrev
     for partner in partners:
         codes.add(partner.code)
         decision = decide(release, policy_for(partner), relayed_by=relayed_by)
+        reason = policy_reason(decision, category=category, recipient=partner.code)
         outcome = PartnerOutcome(
-            partner.code, partner.name, partner.status, decision.allowed, decision.reason
+            partner.code, partner.name, partner.status, decision.allowed, reason
         )
         (receive if decision.allowed else withheld).append(outcome)
     named = sorted(NODE_DIRECTORY.expand(marking.rel_to) - codes - {me})
@@ -93,6 +95,9 @@ class SimulatedReport:
     classification: Classification
     before: Decision
     after: Decision
+    # `before`/`after`'s reasons worded for people (category labels, node codes in capitals).
+    before_reason: str = ""
+    after_reason: str = ""
 
 
 @dataclass
@@ -140,6 +145,8 @@ def simulate_policy(user: AnyUser, partner: Partner, proposed: Policy) -> Simula
             Classification(report.classification),
             before,
             after,
+            policy_reason(before, category=report.category, recipient=partner.code),
+            policy_reason(after, category=report.category, recipient=partner.code),
         )
         if after.allowed and not before.allowed:
             result.start.append(row)

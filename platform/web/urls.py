@@ -48,6 +48,7 @@ urlpatterns = [
     path("reports/chip-verdict/", editor.chip_verdict_fragment, name="chip-verdict"),
     path("reports/details-fields/", editor.details_fragment, name="details-fields"),
     path("reports/<uuid:report_id>/", reports.report_detail, name="report-detail"),
+    path("reports/<uuid:report_id>/live/", reports.report_live, name="report-live"),
     path("reports/<uuid:report_id>/edit/", editor.report_edit, name="report-edit"),
     path("reports/<uuid:report_id>/withdraw/", reports.report_withdraw, name="report-withdraw"),
     path("charts/", charts.charts_page, name="charts"),

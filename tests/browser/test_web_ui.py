@@ -125,9 +125,9 @@ def test_write_and_publish_a_report_with_the_release_preview(page: Any) -> None:
     preview = page.locator("#release-preview")
     expect(preview).to_contain_text("Will receive (1)")
     expect(preview).to_contain_text("UK")
-    expect(preview).to_contain_text("SECRET is above ca's accreditation (CONFIDENTIAL)")
-    expect(preview).to_contain_text("partner au is suspended")
-    expect(preview).to_contain_text("does not include jp")
+    expect(preview).to_contain_text("SECRET is above CA's accreditation (CONFIDENTIAL)")
+    expect(preview).to_contain_text("partner AU is suspended")
+    expect(preview).to_contain_text("does not include JP")
     expect(page.locator("#banner-top .banner-secret")).to_be_visible()
     page.get_by_label("Japan").check()
     expect(preview).to_contain_text("Will receive (2)")
@@ -140,8 +140,8 @@ def test_write_and_publish_a_report_with_the_release_preview(page: Any) -> None:
     assert report.status == Status.PUBLISHED
     assert report.classification == Classification.SECRET
     expect(page.get_by_role("heading", name="Federation provenance")).to_be_visible()
-    expect(page.locator("table.provenance")).to_contain_text("UK: pending")
-    expect(page.locator("table.provenance")).to_contain_text("JP: pending")
+    expect(page.locator("table.provenance")).to_contain_text("UK: Pending")
+    expect(page.locator("table.provenance")).to_contain_text("JP: Pending")
     expect(page.locator("table.provenance")).to_contain_text("verified")
     expect(page.locator("#banner-bottom")).to_contain_text(
         "SECRET // REL TO FVEY, JP, US // TLP:AMBER"
@@ -250,7 +250,9 @@ def test_policy_editing_with_the_simulator_and_a_second_admin(page: Any) -> None
     expect(simulation).to_contain_text("Would start flowing (1)")
     page.get_by_label("Military-AI development").uncheck()
     expect(simulation).to_contain_text("Would stop flowing (1)")
-    expect(simulation).to_contain_text("category military_ai is not shared with uk")
+    expect(simulation).to_contain_text(
+        "Military-AI development is not among the categories shared with UK"
+    )
     expect(page.locator("#banner-top .banner-secret")).to_be_visible()
     page.get_by_label("Reason for the change").fill("Invented: UK accreditation raised to SECRET")
     shot(page, "08-policy-simulator")

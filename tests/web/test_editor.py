@@ -249,11 +249,12 @@ def test_the_release_preview_lists_who_receives_and_why_not(client_as: Any) -> N
     page = html(response)
     receive, withheld = page.split("Will not receive")
     assert "<strong>UK</strong>" in receive
-    assert "SECRET is above ca&#x27;s accreditation (CONFIDENTIAL)" in withheld
-    assert "category chip_diversion is not shared with au" in withheld
-    assert "partner nz is suspended" in withheld
-    assert "REL TO eu, fvey does not include jp" in withheld
-    assert "TLP:AMBER is not shared with eu" in withheld
+    assert "SECRET is above CA&#x27;s accreditation (CONFIDENTIAL)" in withheld
+    assert "AI-chip diversion is not among the categories shared with AU" in withheld
+    assert "chip_diversion" not in withheld
+    assert "partner NZ is suspended" in withheld
+    assert "REL TO eu, fvey does not include JP" in withheld
+    assert "TLP:AMBER is not shared with EU" in withheld
     assert "Will receive (1)" in page
     assert 'hx-swap-oob="true"' in page
     assert "banner-secret" in page

@@ -154,7 +154,7 @@ def test_the_report_view_shows_markings_details_entities_and_provenance(
     assert "Lumen Harbor Trading Pte Ltd" in page  # consignee, also as an entity
     assert "Federation provenance" in page
     assert "verified" in page
-    assert "UK: pending" in page  # owed to the entitled partner
+    assert "UK: Pending" in page  # owed to the entitled partner
     assert "ed25519:us-report-" in page  # signing key
 
 

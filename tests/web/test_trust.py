@@ -167,7 +167,8 @@ def test_the_simulator_shows_what_starts_and_stops_flowing(admins: Any, flowing:
     start, stop = raised.split("Would stop flowing")
     assert "Secret chip report" in start
     assert "Military AI report" in stop
-    assert "category military_ai is not shared with uk" in stop
+    assert "Military-AI development is not among the categories shared with UK" in stop
+    assert "military_ai" not in stop
     assert "Unchanged: 1 keep flowing" in raised
     assert "banner-secret" in raised  # the fragment names a SECRET report
     assert PartnerPolicy.objects.get(partner__code="uk").ceiling == 3  # nothing saved

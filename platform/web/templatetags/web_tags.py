@@ -96,6 +96,14 @@ def human(value: Any) -> str:
 
 
 @register.filter
+def human_list(values: Any) -> str:
+    """Stored codes as people read them, comma-separated ("Chip diversion, Military AI")."""
+    from ..labels import human as label
+
+    return ", ".join(label(v) for v in sorted(values or []))
+
+
+@register.filter
 def country_name(value: Any) -> str:
     from ..countries import country_name as name
 

@@ -21,6 +21,7 @@ from core.markings import Classification, Marking
 from core.selectors import this_node
 from exportcontrol.catalogue import lookup
 from exportcontrol.classify import Verdict, classify
+from federation.models import DeliveryState
 from federation.selectors import provenance_of
 from reports import selectors, services
 from reports.models import Category, Report, ReportVersion, Status
@@ -28,6 +29,7 @@ from search import selectors as search_selectors
 from search.views import reports_csv
 
 from ..access import AUTHORS, READERS, current_profile, current_user, has_role, role_required
+from ..diffs import version_changes
 from ..editor import PARTY_LABELS, node_name
 from ..forms import ReportFilterForm, WithdrawForm
 from ..labels import RED_FLAG_LABELS
@@ -98,6 +100,16 @@ def _chip_lines(items: list[dict[str, Any]]) -> list[ChipLine]:
     return lines
 
 
+NUMBER_FACTS = frozenset({"value_usd", "gpu_hours"})
+
+
+def _fact_text(key: str, value: Any) -> str:
+    """A detail as read: amounts and hours with thousands separators, as TPP is."""
+    if key in NUMBER_FACTS and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def _details_view(version: ReportVersion) -> dict[str, Any]:
     details = version.details or {}
     parties = [
@@ -113,7 +125,7 @@ def _details_view(version: ReportVersion) -> dict[str, Any]:
         "route": details.get("route") or [],
         "red_flags": [RED_FLAG_LABELS.get(f, f) for f in details.get("red_flags") or []],
         "facts": [
-            (label, details[key])
+            (label, _fact_text(key, details[key]))
             for key, label in (
                 ("value_usd", "Declared value (USD)"),
                 ("eccn", "ECCN"),
@@ -153,6 +165,47 @@ def _visible_report(request: HttpRequest, report_id: uuid.UUID) -> Report:
     return report
 
 
+LIVE_EVERY_S = 3
+LIVE_MAX_POLLS = 200  # about ten minutes: a page left open stops asking
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Whether the report page should keep asking for its delivery status and case."""
+
+    deliveries_pending: bool
+    grouping_pending: bool
+    next_poll: int
+    every_s: int = LIVE_EVERY_S
+
+    @property
+    def settled(self) -> bool:
+        return not (self.deliveries_pending or self.grouping_pending)
+
+    @property
+    def polling(self) -> bool:
+        return not self.settled and self.next_poll <= LIVE_MAX_POLLS
+
+
+def _live_state(report: Report, provenance: dict[str, Any], case: Any, polls: int) -> LiveState:
+    pending = any(
+        delivery["state"] == DeliveryState.PENDING
+        for release in provenance["releases"]
+        for delivery in release["delivered_to"]
+    )
+    # Published and received reports are grouped by the scoring worker; drafts and
+    # withdrawn reports never are, so they are not waited for.
+    awaiting_case = case is None and report.status == Status.PUBLISHED
+    return LiveState(pending, awaiting_case, polls + 1)
+
+
+def _history(versions: list[ReportVersion]) -> list[tuple[ReportVersion, int | None]]:
+    """Newest first, each with the number of the version it is compared with (the one before
+    it among those listed, which are only those the reader may see)."""
+    earlier: list[int | None] = [None, *(v.version for v in versions[:-1])]
+    return list(reversed(list(zip(versions, earlier, strict=True))))
+
+
 def _detail_context(
     request: HttpRequest, report: Report, number: int | None, withdraw_form: WithdrawForm
 ) -> dict[str, Any]:
@@ -162,11 +215,19 @@ def _detail_context(
     if shown is None:
         raise Http404("no such version")
     own = report.origin == this_node().code
+    # The version compared with is the newest earlier one the reader may see: a diff never
+    # draws on a version above the clearance.
+    previous = next((v for v in reversed(versions) if v.version < shown.version), None)
+    provenance = provenance_of(report, int(current_profile(request).clearance))
+    case = case_of_report(request.user, report)
     entities = list(shown.links.select_related("entity").order_by("role", "entity__name"))
     return {
         "report": report,
         "version": shown,
         "versions": list(reversed(versions)),
+        "history": _history(versions),
+        "previous": previous,
+        "changes": version_changes(previous, shown) if previous else None,
         "is_current": shown.version == report.current_version,
         "marking": _marking(shown),
         "banner": banner_for(shown.classification, _marking(shown).banner()),
@@ -177,9 +238,11 @@ def _detail_context(
         "related": search_selectors.related_reports(request.user, report)
         if shown.version == report.current_version
         else [],
-        "provenance": provenance_of(report, int(current_profile(request).clearance)),
-        "case": case_of_report(request.user, report),
+        "provenance": provenance,
+        "case": case,
+        "live": _live_state(report, provenance, case, 0),
         "origin_name": node_name(report.origin),
+        "own": own,
         "may_edit": own
         and report.status != Status.WITHDRAWN
         and has_role(request, *AUTHORS)
@@ -204,6 +267,24 @@ def report_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
         current_user(request), "report", str(report.pk), shown.classification, version=shown.version
     )
     return render(request, "web/reports/detail.html", context)
+
+
+@role_required(*READERS)
+def report_live(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    """htmx, polled while the page is unsettled: the report's case and delivery status, scoped
+    as the page is (provenance of versions within the clearance, the case only if visible).
+    Not audited as a read: the page that polls was, and this repeats part of it."""
+    report = _visible_report(request, report_id)
+    provenance = provenance_of(report, int(current_profile(request).clearance))
+    case = case_of_report(request.user, report)
+    polls = request.GET.get("n", "")
+    context = {
+        "report": report,
+        "provenance": provenance,
+        "case": case,
+        "live": _live_state(report, provenance, case, int(polls[:6]) if polls.isdigit() else 0),
+    }
+    return render(request, "web/reports/_live_fragment.html", context)
 
 
 @require_POST
