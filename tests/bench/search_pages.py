@@ -18,8 +18,10 @@ What the data looks like (written from this specification, not from the search c
 - 1 to 3 serial numbers unique to the report, a shipment reference in 60 % of reports.
 
 Rows are bulk-loaded with COPY (reports, versions, entities, links); the search documents are
-then built by `search.services.refresh_documents`, the code that indexes every new version, in
-batches. The queries an analyst types, drawn at random: company names (30 %), people (15 %),
+then built by `search.services.reindex_all` (the product's full rebuild, with the SQL that
+indexes every new version) in batches of report ids, its GIN indexes built after.
+BENCH_KEEP=1 measures again on the database a previous run loaded (same BENCH_REPORTS), without
+loading. The queries an analyst types, drawn at random: company names (30 %), people (15 %),
 serials (15 %), shipment references (10 %), misspelt company names (one letter dropped or
 swapped, 20 %) and two-word topical queries such as "H20 Dubai" (10 %). Each query is one
 request to /search/ through Django's test client by a signed-in SECRET analyst (both factors);
@@ -156,9 +158,10 @@ def main() -> None:
     from django.core.management import call_command
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    call_command("ensure_database", recreate=True)
+    keep = bool(os.environ.get("BENCH_KEEP"))
+    call_command("ensure_database", recreate=not keep)
     call_command("migrate", verbosity=0)
-    run()
+    run(keep)
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,26 +349,18 @@ def load(reports: int) -> float:
 
 
 def build_search_documents(reports: int) -> None:
-    """Through the code that indexes every new version, with the GIN indexes built after."""
-    from django.db import connection, transaction
+    """Through the product's full rebuild (what `manage.py reindex_search --rebuild-indexes`
+    runs): batches of report ids, one transaction each, the GIN indexes built after."""
+    from search.services import reindex_all
 
-    from search.services import refresh_documents
+    started = time.perf_counter()
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'search_searchdocument'"
-            " AND indexname NOT IN (SELECT conname FROM pg_constraint)"
-        )
-        indexes = cursor.fetchall()
-        for name, _ in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-    for start in range(0, reports, INDEX_BATCH):
-        with transaction.atomic():
-            refresh_documents(report_id(n) for n in range(start, min(start + INDEX_BATCH, reports)))
-    with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '256MB'")
-        for _, definition in indexes:
-            cursor.execute(definition)
+    def progress(done: int) -> None:
+        if done % 100_000 < INDEX_BATCH or done == reports:
+            print(f"  {done:,} documents ({time.perf_counter() - started:.0f} s)", flush=True)
+
+    built = reindex_all(INDEX_BATCH, progress, rebuild_indexes=True)
+    assert built == reports, (built, reports)
 
 
 # --------------------------------------------------------------------------------------------
@@ -472,9 +467,16 @@ def measure(reports: int) -> dict[str, float]:
     }
 
 
-def run() -> None:
-    seconds = load(REPORTS)
-    print(f"loaded {REPORTS:,} reports in {seconds:.1f} s", flush=True)
+def run(keep: bool) -> None:
+    from search.models import SearchDocument
+
+    if keep:
+        found = SearchDocument.objects.count()
+        assert found == REPORTS, f"BENCH_KEEP: the database holds {found:,} documents"
+        print(f"measuring the {REPORTS:,} reports loaded before", flush=True)
+    else:
+        seconds = load(REPORTS)
+        print(f"loaded {REPORTS:,} reports in {seconds:.1f} s", flush=True)
     result = measure(REPORTS)
     print(
         f"RESULT search_pages reports={REPORTS} search_p50_ms={result['search_p50']:.1f} "

@@ -11,6 +11,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -19,7 +21,8 @@ from cases.models import Case
 from cases.services import regroup_all
 from reports.models import Entity, ReportVersion
 from reports.services import EntityInput
-from search.models import SearchDocument
+from search.models import SearchDocument, SearchTerm
+from search.services import reindex_all
 
 from .conftest import html
 
@@ -162,6 +165,33 @@ def test_received_and_revised_reports_are_indexed(corpus: Any) -> None:
     document = SearchDocument.objects.get(report_id=corpus["received"].report_id)
     assert "AWB-NC-1" in document.identifiers
     assert "HF-0005" in document.identifiers
+
+
+def test_a_full_rebuild_goes_batch_by_batch_and_restores_the_indexes(
+    client_as: Any, corpus: Any
+) -> None:
+    reports = len(corpus)
+    SearchDocument.objects.all().delete()
+    SearchTerm.objects.all().delete()
+    client = client_as(Role.ANALYST, "SECRET")
+    assert not titles(html(client.get("/search/", {"q": "harbourfront"})))
+    seen: list[int] = []
+    out = io.StringIO()
+    assert reindex_all(3, seen.append, rebuild_indexes=True) == reports
+    assert seen == [3, 6, reports]  # 7 reports, 3 per transaction
+    assert SearchDocument.objects.count() == reports
+    assert SearchTerm.objects.filter(term="harbourfront").exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'search_%%'")
+        indexes = {row[0] for row in cursor.fetchall()}
+    wanted = {"search_document_fts", "search_document_identifiers", "search_term_trgm"}
+    assert wanted <= indexes
+    assert len(titles(html(client.get("/search/", {"q": "harbourfrnt"})))) == 6
+    # The command runs the same rebuild, and may be run again over built documents.
+    call_command("reindex_search", "--batch", "4", "--rebuild-indexes", stdout=out)
+    assert f"{reports} search documents rebuilt" in out.getvalue()
+    assert "4 documents" in out.getvalue()
+    assert SearchDocument.objects.count() == reports
 
 
 def test_the_search_api_ranks_scopes_and_refuses_unknown_parameters(
