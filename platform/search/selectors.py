@@ -82,7 +82,8 @@ def build_query(text: str) -> SearchQuery | None:
     query: SearchQuery | None = None
     for word in _WORD.findall(text.lower())[:12]:
         term = SearchQuery(word, config="simple", search_type="plain")
-        if len(word) >= FUZZY_MIN_LENGTH and not word.isdigit():
+        # Words with digits are serials, references or models: exact, never spelt-alike.
+        if len(word) >= FUZZY_MIN_LENGTH and not any(c.isdigit() for c in word):
             for similar in _similar_terms(word):
                 term = term | SearchQuery(similar, config="simple", search_type="plain")
         query = term if query is None else query & term

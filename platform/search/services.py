@@ -68,7 +68,7 @@ _LEXICON_TEMPLATE = """
 INSERT INTO search_searchterm (term)
 SELECT DISTINCT w.lexeme
 FROM search_searchdocument d, unnest(d.document) AS w
-WHERE {reports} AND length(w.lexeme) BETWEEN 3 AND 100 AND w.lexeme !~ '^[0-9]+$'
+WHERE {reports} AND length(w.lexeme) BETWEEN 3 AND 100 AND w.lexeme !~ '[0-9]'
 ORDER BY 1
 ON CONFLICT DO NOTHING
 """

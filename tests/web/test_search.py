@@ -194,6 +194,14 @@ def test_a_full_rebuild_goes_batch_by_batch_and_restores_the_indexes(
     assert SearchDocument.objects.count() == reports
 
 
+def test_serials_are_matched_exactly_never_by_similarity(client_as: Any, corpus: Any) -> None:
+    client = client_as(Role.ANALYST, "SECRET")
+    assert titles(html(client.get("/search/", {"q": "HF-0003"}))) == {"Shipment 3 via Singapore"}
+    assert not titles(html(client.get("/search/", {"q": "HF-0009"})))
+    assert not SearchTerm.objects.filter(term__regex=r"[0-9]").exists()
+    assert SearchTerm.objects.filter(term="harbourfront").exists()
+
+
 def test_the_search_api_ranks_scopes_and_refuses_unknown_parameters(
     make_web_user: Any, corpus: Any
 ) -> None:
