@@ -307,3 +307,18 @@ class PartnerAuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner.code} audit head #{self.seq}"
+
+
+class RequestNonce(models.Model):
+    """Replay protection for signed requests: a (keyid, nonce) is claimed once, with an
+    INSERT that conflicts on a replay, and kept until the request could no longer verify.
+    In PostgreSQL rather than the broker's Redis, so a Redis restart or FLUSHDB cannot make a
+    captured request acceptable again. Pruned by beat."""
+
+    pk = models.CompositePrimaryKey("keyid", "nonce")
+    keyid = models.CharField(max_length=100)
+    nonce = models.CharField(max_length=128)
+    expires_at = models.BigIntegerField(help_text="epoch seconds; the row is pruned after it")
+
+    def __str__(self) -> str:
+        return f"{self.keyid} nonce {self.nonce[:8]}…"

@@ -128,6 +128,14 @@ def push_manifest() -> int:
 
 
 @shared_task
+def prune_nonces() -> int:
+    """Beat: forget request nonces whose requests could no longer verify anyway."""
+    from federation.noncestore import prune_expired_nonces
+
+    return prune_expired_nonces()
+
+
+@shared_task
 def publish_audit_heads() -> int:
     """Beat, hourly: our signed audit-chain head to every partner (they keep it as evidence)."""
     from federation.services.audit_anchor import publish_heads

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from federation.models import Partner, PartnerStatus
-from federation.noncestore import RedisNonceStore
+from federation.noncestore import DatabaseNonceStore
 from federation.protocol.canonical import DEFAULT_LIMITS, canonical_bytes, strict_loads
 from federation.protocol.errors import ProtocolError
 from federation.protocol.httpsig import verify_request
@@ -28,7 +28,7 @@ from federation.selectors import manifest_views
 from federation.services import catchup, inbox, keys, partners
 
 log = logging.getLogger(__name__)
-_nonces = RedisNonceStore()
+_nonces = DatabaseNonceStore()
 
 
 class Denied(Exception):

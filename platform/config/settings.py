@@ -318,6 +318,8 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", _VISIBILITY_TIMEOUT_S
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Re-enqueue deliveries whose Celery message Redis lost (the outbox row is the truth).
     "federation-sweep": {"task": "federation.tasks.sweep_outbox", "schedule": 10.0},
+    # Request nonces are kept in PostgreSQL until their requests could no longer verify.
+    "federation-prune-nonces": {"task": "federation.tasks.prune_nonces", "schedule": 60.0},
     # Catch-up for what pushes never brought (a node restored from backup, a lost tail);
     # holes seen in pushed sequences trigger a pull at once.
     "federation-catch-up": {"task": "federation.tasks.catch_up_all", "schedule": 300.0},
