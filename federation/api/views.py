@@ -62,6 +62,17 @@ def _resolve_request_key(node: str, kid: str) -> PublicKey:
         raise ProtocolError("unknown_partner", f"{node[:16]!r} is not a partner of this node")
     if partner.status != PartnerStatus.ACTIVE:
         raise ProtocolError("partner_suspended", f"partner {node} is suspended")
+    try:
+        return _request_key_on_file(node, kid)
+    except ProtocolError as exc:
+        # A key we do not know may be the partner's newest: fetch its manifest and decide
+        # this very request on it (rate-limited), rather than refuse until the hourly refresh.
+        if exc.code != "unknown_key" or not partners.refresh_for_unknown_key(partner):
+            raise
+    return _request_key_on_file(node, kid)
+
+
+def _request_key_on_file(node: str, kid: str) -> PublicKey:
     view = manifest_views().get(node)
     if view is None:
         raise ProtocolError("unknown_key", f"no key manifest on file for {node}")

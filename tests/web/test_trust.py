@@ -83,7 +83,7 @@ def test_partners_are_listed_and_suspended_or_resumed(admins: Any) -> None:
 def test_onboarding_compares_fingerprints_before_confirming(admins: Any, monkeypatch: Any) -> None:
     fake = new_partner("nz")
     manifest = canonical_bytes(fake.manifest())
-    monkeypatch.setattr("federation.client.fetch_manifest", lambda url: manifest)
+    monkeypatch.setattr("federation.client.fetch_manifest", lambda url, timeout=None: manifest)
     client = signed_in(admins[0])
     entered = fake.root.public.fingerprint
     data = {"code": "nz", "base_url": "http://nz.partner.invalid", "fingerprint": entered}
@@ -105,7 +105,7 @@ def test_onboarding_compares_fingerprints_before_confirming(admins: Any, monkeyp
 def test_onboarding_refuses_a_mismatched_fingerprint(admins: Any, monkeypatch: Any) -> None:
     fake = new_partner("nz")
     manifest = canonical_bytes(fake.manifest())
-    monkeypatch.setattr("federation.client.fetch_manifest", lambda url: manifest)
+    monkeypatch.setattr("federation.client.fetch_manifest", lambda url, timeout=None: manifest)
     client = signed_in(admins[0])
     data = {
         "code": "nz",
@@ -122,7 +122,7 @@ def test_onboarding_refuses_a_mismatched_fingerprint(admins: Any, monkeypatch: A
 def test_onboarding_reports_an_unreachable_partner(admins: Any, monkeypatch: Any) -> None:
     from federation.client import PartnerUnreachable
 
-    def down(url: str) -> bytes:
+    def down(url: str, timeout: object = None) -> bytes:
         raise PartnerUnreachable("ConnectionError: refused")
 
     monkeypatch.setattr("federation.client.fetch_manifest", down)
