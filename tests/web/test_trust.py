@@ -17,6 +17,7 @@ from federation.models import (
     DeliveryState,
     KeyStatus,
     KeyUse,
+    ManifestPush,
     OwnKey,
     Partner,
     PartnerPolicy,
@@ -338,6 +339,17 @@ def test_health_shows_queues_dead_letters_and_refusals(admins: Any, flowing: Any
     client.post("/trust/health/uk/replay/", {})
     assert Delivery.objects.filter(state=DeliveryState.DEAD).count() == 0
     assert "federation.replay" in actions()
+
+
+def test_health_shows_a_manifest_push_a_partner_has_not_acknowledged(
+    admins: Any, flowing: Any
+) -> None:
+    from federation.services.manifest_push import queue_manifest_pushes
+
+    queue_manifest_pushes(7)
+    ManifestPush.objects.filter(partner__code="uk").update(attempts=3, last_error="HTTP 503")
+    page = html(signed_in(admins[0]).get("/trust/health/"))
+    assert "v7 pending (3 attempts): HTTP 503" in page
 
 
 def test_health_counts_only_reports_within_the_clearance(make_web_user: Any, flowing: Any) -> None:
