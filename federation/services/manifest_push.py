@@ -29,8 +29,6 @@ from federation.protocol.errors import RETRYABLE_CODES
 log = logging.getLogger(__name__)
 
 PUSH_TASK = "federation.tasks.push_manifest_to"
-# A partner holding a newer manifest of ours than the one sent has what the push was for.
-_ALREADY_NEWER = "rollback"
 
 
 def queue_manifest_pushes(version: int) -> list[str]:
@@ -105,11 +103,12 @@ def send_manifest_push(partner_code: str) -> bool:
         return False
     body = answer.body if isinstance(answer.body, dict) else {}
     code = str(body.get("code", ""))
-    if answer.status == 200 or code == _ALREADY_NEWER:
+    if answer.status == 200:
         _settle(row, ManifestPushState.ACKNOWLEDGED, "", acknowledged=manifest.version)
         return True
     # A refusal that may turn out differently later is retried; any other one (the partner
-    # does not know us, or will not take this manifest) waits for an administrator.
+    # does not know us, or will not take this manifest) is shown on the health page and not
+    # sent again until the next ceremony (the partner's hourly refresh still fetches it).
     retry = code in RETRYABLE_CODES
     state = ManifestPushState.PENDING if retry else ManifestPushState.REFUSED
     _settle(row, state, f"HTTP {answer.status} {code}: {body.get('reason', '')}")
