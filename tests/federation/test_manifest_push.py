@@ -41,6 +41,7 @@ from federation.protocol.keys import PublicKey
 from federation.protocol.manifest import Manifest, ManifestView, verify_manifest
 from federation.services import keys
 from federation.services.manifest_push import (
+    _backoff_seconds,
     _claim,
     _settle,
     partners_with_due_pushes,
@@ -268,3 +269,10 @@ def test_federation_status_lists_each_partner_s_manifest_push(ca: NotifiedPartne
     push = json.loads(out.getvalue())["manifest_pushes"]["ca"]
     assert push["state"] == "pending"
     assert (push["attempts"], push["last_error"]) == (1, "HTTP 503")
+
+
+def test_the_push_backoff_doubles_from_a_second_up_to_the_cap(settings: Settings) -> None:
+    settings.FEDERATION_MANIFEST_PUSH_BACKOFF_CAP_S = 30
+    for attempts, ceiling in ((1, 1), (2, 2), (3, 4), (5, 16), (6, 30), (40, 30)):
+        waits = [_backoff_seconds(attempts) for _ in range(50)]
+        assert all(ceiling / 2 <= wait <= ceiling for wait in waits), (attempts, waits)
