@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("federation", "0006_request_nonces"),
+        ("federation", "0007_request_nonces"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("federation", "0005_delivery_replays"),
+        ("federation", "0006_delivery_held_by_partner_policy"),
     ]
 
     operations = [
