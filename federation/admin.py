@@ -1,8 +1,8 @@
-"""Federation's technical state, read-only: partners' health, keys, manifests, deliveries and
-refusals. Partner policies change through two administrators in the trust console; keys through
-`manage.py federation_keys` and the trust console; dead letters are replayed from the trust
-console's federation page (audited). Envelopes and receipts carry classified content and
-provenance, so they are not shown here."""
+"""Federation's technical state, read-only: partners' health, keys, manifests, deliveries,
+manifest pushes and refusals. Partner policies change through two administrators in the trust
+console; keys through `manage.py federation_keys` and the trust console; dead letters are
+replayed from the trust console's federation page (audited). Envelopes and receipts carry
+classified content and provenance, so they are not shown here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ from django.contrib import admin
 
 from core.adminsite import ReadOnlyAdmin
 
-from .models import Delivery, OwnKey, OwnManifest, Partner, PartnerManifest, Refusal
+from .models import (
+    Delivery,
+    ManifestPush,
+    OwnKey,
+    OwnManifest,
+    Partner,
+    PartnerManifest,
+    Refusal,
+)
 
 
 @admin.register(Partner)
@@ -61,6 +69,12 @@ class DeliveryAdmin(ReadOnlyAdmin[Delivery]):
         "created_at",
         "delivered_at",
     )
+
+
+@admin.register(ManifestPush)
+class ManifestPushAdmin(ReadOnlyAdmin[ManifestPush]):
+    list_display = ("partner", "version", "state", "attempts", "next_attempt_at", "last_error")
+    list_filter = ("state",)
 
 
 @admin.register(Refusal)

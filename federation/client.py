@@ -70,11 +70,11 @@ def signed_request(partner: Partner, method: str, path: str, payload: Any = None
     return Answer(response.status_code, parsed)
 
 
-def fetch_manifest(base_url: str) -> bytes:
+def fetch_manifest(base_url: str, timeout: tuple[float, float] = (3, 10)) -> bytes:
     """The partner's published key manifest, raw (verified by the caller against the pins)."""
     try:
         response = _session().get(
-            f"{base_url.rstrip('/')}/.well-known/fed-keys", timeout=(3, 10), allow_redirects=False
+            f"{base_url.rstrip('/')}/.well-known/fed-keys", timeout=timeout, allow_redirects=False
         )
     except requests.RequestException as exc:
         raise PartnerUnreachable(f"{type(exc).__name__}: {str(exc)[:200]}") from None

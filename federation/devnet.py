@@ -77,7 +77,8 @@ class LocalFederation:
     extra_env: dict[str, str] = field(default_factory=dict)
     web_workers: int = 2
     worker_concurrency: int = 2
-    worker_queues: str = "default,federation"
+    # manifests: key-manifest pushes (revocations), never behind the delivery backlog.
+    worker_queues: str = "manifests,default,federation"
     # Case scoring has its own worker process and queue, so a burst of received reports
     # never waits behind deliveries (or the other way round).
     scoring_worker: bool = True

@@ -307,3 +307,56 @@ class PartnerAuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner.code} audit head #{self.seq}"
+
+
+class ManifestPushState(models.TextChoices):
+    PENDING = "pending", "Pending (retried with backoff until the partner acknowledges)"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    REFUSED = "refused", "Refused by the partner (not retried; see the last error)"
+
+
+class ManifestPush(models.Model):
+    """Our newest manifest owed to one partner (a revocation must reach it): written in the
+    transaction that imports a ceremony's series, sent on the `manifests` queue with capped
+    backoff, swept by beat. One row per partner: a newer manifest supersedes a pending push."""
+
+    partner = models.OneToOneField(
+        Partner, on_delete=models.CASCADE, primary_key=True, related_name="manifest_push"
+    )
+    version = models.PositiveIntegerField(help_text="the manifest version the partner must hold")
+    state = models.CharField(
+        max_length=12, choices=ManifestPushState.choices, default=ManifestPushState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    acknowledged_version = models.PositiveIntegerField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    queued_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="manifest_push_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"manifest v{self.version} to {self.partner_id}: {self.state}"
+
+
+class RequestNonce(models.Model):
+    """Replay protection for signed requests: a (keyid, nonce) is claimed once, with an
+    INSERT that conflicts on a replay, and kept until the request could no longer verify.
+    In PostgreSQL rather than the broker's Redis, so a Redis restart or FLUSHDB cannot make a
+    captured request acceptable again. Pruned by beat."""
+
+    pk = models.CompositePrimaryKey("keyid", "nonce")
+    keyid = models.CharField(max_length=100)
+    nonce = models.CharField(max_length=128)
+    expires_at = models.BigIntegerField(help_text="epoch seconds; the row is pruned after it")
+
+    def __str__(self) -> str:
+        return f"{self.keyid} nonce {self.nonce[:8]}…"

@@ -109,22 +109,31 @@ def reissue_manifest() -> int:
 
 
 @shared_task
-def push_manifest() -> int:
-    """Tell every partner at once that our manifest changed (revocations take effect now)."""
-    from federation.client import PartnerUnreachable, signed_request
-    from federation.services.keys import latest_manifest
+def push_manifest_to(partner_code: str) -> bool:
+    """Send our newest manifest to one partner (queue `manifests`, never behind deliveries);
+    a failure is retried with backoff by the sweep, from the durable row."""
+    from federation.services.manifest_push import send_manifest_push
 
-    manifest = latest_manifest()
-    if manifest is None:
-        return 0
-    told = 0
-    for partner in Partner.objects.filter(status=PartnerStatus.ACTIVE):
-        try:
-            answer = signed_request(partner, "POST", "/fed/v1/keys/notify", manifest.body)
-            told += answer.status == 200
-        except PartnerUnreachable as exc:
-            log.warning("could not push manifest to %s: %s", partner.code, exc)
-    return told
+    return send_manifest_push(partner_code)
+
+
+@shared_task
+def sweep_manifest_pushes() -> int:
+    """Beat: send the manifest pushes that are due (retries, and messages Redis lost)."""
+    from federation.services.manifest_push import partners_with_due_pushes
+
+    codes = partners_with_due_pushes()
+    for code in codes:
+        push_manifest_to.delay(code)
+    return len(codes)
+
+
+@shared_task
+def prune_nonces() -> int:
+    """Beat: forget request nonces whose requests could no longer verify anyway."""
+    from federation.noncestore import prune_expired_nonces
+
+    return prune_expired_nonces()
 
 
 @shared_task

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from federation.models import Partner, PartnerStatus
-from federation.noncestore import RedisNonceStore
+from federation.noncestore import DatabaseNonceStore
 from federation.protocol.canonical import DEFAULT_LIMITS, canonical_bytes, strict_loads
 from federation.protocol.errors import ProtocolError
 from federation.protocol.httpsig import verify_request
@@ -28,7 +28,7 @@ from federation.selectors import manifest_views
 from federation.services import catchup, inbox, keys, partners
 
 log = logging.getLogger(__name__)
-_nonces = RedisNonceStore()
+_nonces = DatabaseNonceStore()
 
 
 class Denied(Exception):
@@ -62,6 +62,17 @@ def _resolve_request_key(node: str, kid: str) -> PublicKey:
         raise ProtocolError("unknown_partner", f"{node[:16]!r} is not a partner of this node")
     if partner.status != PartnerStatus.ACTIVE:
         raise ProtocolError("partner_suspended", f"partner {node} is suspended")
+    try:
+        return _request_key_on_file(node, kid)
+    except ProtocolError as exc:
+        # A key we do not know may be the partner's newest: fetch its manifest and decide
+        # this very request on it (rate-limited), rather than refuse until the hourly refresh.
+        if exc.code != "unknown_key" or not partners.refresh_for_unknown_key(partner):
+            raise
+    return _request_key_on_file(node, kid)
+
+
+def _request_key_on_file(node: str, kid: str) -> PublicKey:
     view = manifest_views().get(node)
     if view is None:
         raise ProtocolError("unknown_key", f"no key manifest on file for {node}")

@@ -69,7 +69,7 @@ MAX_AGE: Final = 300
 MAX_SKEW: Final = 30
 NONCE_BYTES: Final = 16
 NONCE_KEY_PREFIX: Final = "fed:nonce:"
-"""Redis stores use ``SET fed:nonce:<keyid>:<nonce> 1 NX EX <ttl>`` (see `nonce_key`)."""
+"""A key-value store keys a nonce as ``fed:nonce:<keyid>:<nonce>`` (see `nonce_key`)."""
 
 _NONCE_RE: Final = re.compile(r"[A-Za-z0-9_-]{22,128}")
 _ALLOWED_PARAMS: Final = frozenset({"created", "expires", "keyid", "alg", "nonce", "tag"})
@@ -90,7 +90,8 @@ def _refuse(code: str, reason: str) -> NoReturn:
 
 
 class NonceStore(Protocol):
-    """Remembers nonces per keyid. Must be atomic across processes (Redis ``SET NX EX``)."""
+    """Remembers nonces per keyid. Must be atomic across processes and survive restarts (the
+    node's: a unique-key INSERT in PostgreSQL, `federation.noncestore.DatabaseNonceStore`)."""
 
     def check_and_store(self, keyid: str, nonce: str, ttl_seconds: int) -> bool:
         """Store the nonce for `ttl_seconds`; False if it was already there (a replay)."""

@@ -26,6 +26,8 @@ from federation.protocol.errors import ProtocolError
 from federation.protocol.keys import ALG, NodeKey, generate
 from federation.protocol.manifest import Manifest, verify_manifest
 
+from .manifest_push import queue_manifest_pushes
+
 log = logging.getLogger(__name__)
 
 ONLINE_USES = (KeyUse.REPORT, KeyUse.REQUEST)
@@ -188,7 +190,8 @@ def _adopt_root(document: Mapping[str, Any], first: Manifest) -> None:
 @transaction.atomic
 def import_series(document: Mapping[str, Any]) -> list[OwnManifest]:
     """Store a series the root signed; pending keys it vouches for become standby, and each
-    use without a current key promotes its standby. Superseded future windows are dropped."""
+    use without a current key promotes its standby. Superseded future windows are dropped.
+    The new manifest is owed to every active partner (`manifest_push`)."""
     series = document.get("manifests")
     root_fp = document.get("root_fingerprint")
     if not isinstance(series, list) or not series or not isinstance(root_fp, str):
@@ -216,12 +219,16 @@ def import_series(document: Mapping[str, Any]) -> list[OwnManifest]:
             _promote_standby(use, int(time.time()))
     now = int(time.time())
     OwnManifest.objects.filter(issued_at__gt=now).delete()
-    return [
+    stored = [
         OwnManifest.objects.create(
             version=m.version, body=dict(m.body), issued_at=m.issued_at, valid_until=m.valid_until
         )
         for m in verified
     ]
+    # Revocations take effect at partners now, not at their hourly refresh: owed in this
+    # transaction, retried until each partner acknowledges.
+    queue_manifest_pushes(stored[0].version)
+    return stored
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import time
 from collections.abc import Iterable
@@ -15,11 +16,14 @@ from django.db import transaction
 from core.markings import Classification
 from core.nodes import NODE_DIRECTORY, validate_node_code
 from federation.models import Partner, PartnerManifest, PartnerPolicy, PartnerStatus
+from federation.noncestore import first_in_window
 from federation.protocol.errors import ProtocolError
 from federation.protocol.keys import normalize_fingerprint
 from federation.protocol.manifest import Manifest, verify_manifest
 from federation.selectors import forget_cached_manifests
 from reports.models import Category
+
+log = logging.getLogger(__name__)
 
 TLP_COLOURS = ("clear", "green", "amber", "amber+strict", "red")
 
@@ -96,11 +100,32 @@ def store_manifest(partner: Partner, raw: bytes | dict[str, Any]) -> Manifest:
     return manifest
 
 
-def refresh_manifest(partner: Partner) -> Manifest:
+def refresh_manifest(partner: Partner, timeout: tuple[float, float] = (3, 10)) -> Manifest:
     from federation.client import fetch_manifest
 
     check_partner_url(partner.base_url)  # at each fetch: a name may resolve elsewhere later
-    return store_manifest(partner, fetch_manifest(partner.base_url))
+    return store_manifest(partner, fetch_manifest(partner.base_url, timeout))
+
+
+def refresh_for_unknown_key(partner: Partner) -> bool:
+    """A request is signed with a key we do not know: the partner may have rotated or revoked
+    and its push not reached us yet. Fetch its manifest now, while the request waits (at most
+    once a minute per partner, shared with the inbox's look-up, and with short timeouts: the
+    caller is a partner's request). True if a manifest was stored."""
+    from federation.client import PartnerUnreachable
+
+    from .inbox import KEY_LOOKUP_S
+
+    if not first_in_window(f"refresh:{partner.code}", KEY_LOOKUP_S):
+        return False
+    try:
+        refresh_manifest(partner, timeout=(2, 5))
+    except (PartnerUnreachable, ProtocolError, UnsafePartnerURL) as exc:
+        log.warning(
+            "manifest of %s not refreshed for an unknown request key: %s", partner.code, exc
+        )
+        return False
+    return True
 
 
 def forget_old_root(partner: Partner, pin: str) -> bool:

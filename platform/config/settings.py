@@ -308,6 +308,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
+    # A revocation must not wait behind the delivery backlog (it once ran 5.5 minutes late).
+    "federation.tasks.push_manifest_to": {"queue": "manifests"},
+    "federation.tasks.sweep_manifest_pushes": {"queue": "manifests"},
     "federation.tasks.*": {"queue": "federation"},
     "cases.tasks.*": {"queue": "scoring"},
 }
@@ -318,6 +321,13 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", _VISIBILITY_TIMEOUT_S
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Re-enqueue deliveries whose Celery message Redis lost (the outbox row is the truth).
     "federation-sweep": {"task": "federation.tasks.sweep_outbox", "schedule": 10.0},
+    # Manifest pushes owed to partners are rows too: retries and lost messages within seconds.
+    "federation-manifest-pushes": {
+        "task": "federation.tasks.sweep_manifest_pushes",
+        "schedule": 5.0,
+    },
+    # Request nonces are kept in PostgreSQL until their requests could no longer verify.
+    "federation-prune-nonces": {"task": "federation.tasks.prune_nonces", "schedule": 60.0},
     # Catch-up for what pushes never brought (a node restored from backup, a lost tail);
     # holes seen in pushed sequences trigger a pull at once.
     "federation-catch-up": {"task": "federation.tasks.catch_up_all", "schedule": 300.0},
@@ -351,7 +361,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 # Heartbeats to every queue prove to /readyz and /metrics that beat and each worker pool run.
-for _queue in ("default", "federation", "scoring"):
+for _queue in ("default", "federation", "scoring", "manifests"):
     CELERY_BEAT_SCHEDULE[f"ops-heartbeat-{_queue}"] = {
         "task": "ops.tasks.heartbeat",
         "schedule": 15.0,
@@ -371,6 +381,11 @@ FEDERATION_PARALLEL_BATCHES = env_int("FEDERATION_PARALLEL_BATCHES", 2, minimum=
 FEDERATION_BACKOFF_BASE_S = env_int("FEDERATION_BACKOFF_BASE_S", 2, minimum=1)
 FEDERATION_BACKOFF_CAP_S = env_int("FEDERATION_BACKOFF_CAP_S", 600, minimum=1)
 FEDERATION_MAX_ATTEMPTS = env_int("FEDERATION_MAX_ATTEMPTS", 15, minimum=1)
+# Manifest pushes are retried without end, doubling from 1 s up to this: a partner back from
+# an outage learns of a revocation within it (a push is a few KiB).
+FEDERATION_MANIFEST_PUSH_BACKOFF_CAP_S = env_int(
+    "FEDERATION_MANIFEST_PUSH_BACKOFF_CAP_S", 30, minimum=1
+)
 FEDERATION_HTTP_TIMEOUT_S = env_int("FEDERATION_HTTP_TIMEOUT_S", 15, minimum=1)
 # A copy the partner's own policy refused (not a breach) is held and sent again after this
 # long, doubling at each refusal up to the cap; a policy change on our side sends it at once.

@@ -10,7 +10,7 @@ from celery import shared_task
 
 from . import services
 
-QUEUES = ("default", "federation", "scoring")
+QUEUES = ("default", "federation", "scoring", "manifests")
 HEARTBEAT_EVERY_S = 15.0
 
 

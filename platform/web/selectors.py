@@ -19,6 +19,7 @@ from federation.models import (
     Delivery,
     DeliveryState,
     Envelope,
+    ManifestPush,
     OwnKey,
     OwnManifest,
     Partner,
@@ -183,6 +184,8 @@ class PartnerHealth:
     delivered: int
     in_backoff: bool
     refusals: int
+    manifest_push: ManifestPush | None = None
+    """Our newest manifest owed to the partner (pending: a revocation it has not heard yet)."""
 
 
 def visible_deliveries(user: AnyUser) -> QuerySet[Delivery]:
@@ -198,6 +201,7 @@ def partner_health(user: AnyUser) -> list[PartnerHealth]:
     refusals = dict(
         Refusal.objects.values_list("partner").annotate(n=Count("id")).values_list("partner", "n")
     )
+    pushes = {push.partner_id: push for push in ManifestPush.objects.all()}
     now = timezone.now()
     return [
         PartnerHealth(
@@ -208,6 +212,7 @@ def partner_health(user: AnyUser) -> list[PartnerHealth]:
             delivered=counts.get((partner.pk, DeliveryState.DELIVERED), 0),
             in_backoff=bool(partner.backoff_until and partner.backoff_until > now),
             refusals=refusals.get(partner.code, 0),
+            manifest_push=pushes.get(partner.pk),
         )
         for partner in Partner.objects.order_by("code")
     ]

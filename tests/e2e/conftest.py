@@ -100,6 +100,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
             "FEDERATION_BACKOFF_CAP_S": "3",
             "FEDERATION_HELD_RETRY_S": "2",
             "FEDERATION_HELD_RETRY_CAP_S": "5",
+            "FEDERATION_MANIFEST_PUSH_BACKOFF_CAP_S": "3",
             "FEDERATION_BATCH_SIZE": "25",
             "CELERY_VISIBILITY_TIMEOUT": "10",
         },

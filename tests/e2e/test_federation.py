@@ -376,3 +376,46 @@ def test_received_reports_are_scored_into_cases_by_the_worker(federation: Federa
     total = top["baseline"] + sum(line["points"] for line in top["contributions"])
     assert abs(total - top["score"]) < 0.05, "the explanation adds up to the score"
     assert top["origins"] == ["us"]
+
+
+def test_a_partner_down_during_a_revocation_refuses_the_key_soon_after_it_returns(
+    federation: Federation,
+) -> None:
+    """Issue 11, D3: jp is down while us revokes its request key and runs the ceremony; the
+    push is kept and retried, and jp lists the key revoked within seconds of coming back."""
+    fed = federation
+    listing = fed.manage("us", "federation_keys", "show")
+    revoked = next(
+        line.split()[-1]
+        for line in listing.splitlines()
+        if line.split()[:2] == ["request", "current"]
+    )
+    fed.net.stop_web("jp")
+    try:
+        fed.manage("us", "federation_keys", "revoke", "--kid", revoked, "--reason", "e2e: jp down")
+        fed.net.ceremony("us")
+        wait_until(
+            lambda: status(fed, "us")["manifest_pushes"]["jp"]["attempts"] >= 2,
+            30,
+            "the push to jp to fail and be retried",
+        )
+        assert status(fed, "us")["manifest_pushes"]["jp"]["state"] == "pending"
+        assert revoked not in status(fed, "jp")["manifests"]["us"]["revoked"]
+    finally:
+        fed.net.start_web("jp")
+        fed.net.wait_until_up("jp")
+    back = time.monotonic()
+    wait_until(
+        lambda: revoked in status(fed, "jp")["manifests"]["us"]["revoked"],
+        30,
+        "jp to learn of the revocation",
+    )
+    took = time.monotonic() - back
+    print(f"revocation: jp refuses the key {took:.1f} s after it came back")
+    assert took < 15
+    pushes = status(fed, "us")["manifest_pushes"]
+    assert {code: push["state"] for code, push in pushes.items()} == {
+        "uk": "acknowledged",
+        "eu": "acknowledged",
+        "jp": "acknowledged",
+    }

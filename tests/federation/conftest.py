@@ -5,12 +5,14 @@ Nothing here is autouse, so the plain-Python protocol tests below this folder ar
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from federation.selectors import forget_cached_manifests
 
+from .http_partner import Answer, PartnerServer, partner_servers
 from .partners import FakePartner, register_partner
 
 
@@ -34,3 +36,9 @@ def onward(fresh_manifest_cache: Any) -> FakePartner:
     """nz, a partner our policy lets us relay uk, ca and jp reports to: anything the node under
     test accepts from them (REL TO fvey) is owed to nz, so "nothing queued" means something."""
     return register_partner("nz", relay_origins=["uk", "ca", "jp"])
+
+
+@pytest.fixture
+def partner_server() -> Iterator[Callable[[Answer], PartnerServer]]:
+    """Start real HTTP servers answering as partners (see `http_partner`); all shut down after."""
+    yield from partner_servers()

@@ -8,11 +8,7 @@ The partner on the other end of the sender and catch-up tests is a real HTTP ser
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,13 +27,13 @@ from federation.models import (
     Refusal,
 )
 from federation.noncestore import _redis, first_in_window
-from federation.protocol.canonical import canonical_bytes, strict_loads
 from federation.services.catchup import pull_from
 from federation.services.outbox import deliver_batch, replay_dead_letters
 from federation.tasks import refresh_manifest_of
 from reports.models import ReportVersion
 
 from .expect import assert_not_stored, counts
+from .http_partner import point_at
 from .partners import FakePartner, batch, results_of
 
 pytestmark = pytest.mark.django_db
@@ -127,55 +123,6 @@ def test_final_answers_of_a_txn_stand_while_its_retryable_items_are_decided_agai
 # --------------------------------------------------------------------------------------------
 # A partner in a thread: a real HTTP server answering as the fake partner would
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PartnerServer:
-    answer: Callable[[str, str, Any], tuple[int, Any]]
-    requests: list[tuple[str, str, Any]] = field(default_factory=list)
-    url: str = ""
-
-
-@pytest.fixture
-def partner_server() -> Iterator[Callable[[Callable[[str, str, Any], tuple[int, Any]]], Any]]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(answer: Callable[[str, str, Any], tuple[int, Any]]) -> PartnerServer:
-        state = PartnerServer(answer)
-
-        class Handler(BaseHTTPRequestHandler):
-            def _reply(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                body = strict_loads(raw) if raw else None
-                state.requests.append((self.command, self.path, body))
-                status, reply = state.answer(self.command, self.path, body)
-                data = canonical_bytes(reply)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _reply
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        state.url = f"http://127.0.0.1:{server.server_address[1]}"
-        return state
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-def point_at(partner: FakePartner, url: str) -> None:
-    Partner.objects.filter(code=partner.code).update(base_url=url)
 
 
 def test_an_unknown_key_makes_the_receiver_fetch_the_signer_manifest(

@@ -31,9 +31,6 @@ from reports.models import ReportVersion
 from .expect import assert_item_refused, assert_not_stored
 from .partners import FakePartner, batch, register_partner, results_of
 from .test_inbox_batch import both_ways, items_of, outcomes
-from .test_inbox_retry import partner_server
-
-__all__ = ["partner_server"]  # a fixture, used by parameter name below
 
 pytestmark = pytest.mark.django_db
 POLICY_CODE = "not_accepted_by_policy"

@@ -88,7 +88,7 @@ def test_readiness_needs_beat_and_a_worker_on_every_queue(settings: Any) -> None
     stale = client.get("/readyz")
     assert stale.status_code == 503
     assert stale.json()["checks"]["beat"] == "stale"
-    for queue in ("default", "federation", "scoring"):
+    for queue in ("default", "federation", "scoring", "manifests"):
         services.beat(f"worker:{queue}")
     services.beat("beat")
     ready = client.get("/readyz")
@@ -105,7 +105,13 @@ def test_readiness_needs_beat_and_a_worker_on_every_queue(settings: Any) -> None
 def test_readiness_fails_when_due_deliveries_wait_but_not_when_a_partner_backs_off(
     releaser: APIClient,
 ) -> None:
-    for name in ("beat", "worker:default", "worker:federation", "worker:scoring"):
+    for name in (
+        "beat",
+        "worker:default",
+        "worker:federation",
+        "worker:scoring",
+        "worker:manifests",
+    ):
         services.beat(name)
     register_partner("uk")
     body = {**chip_report(), "status": "published"}

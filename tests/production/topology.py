@@ -31,7 +31,7 @@ from tests.support.processes import free_port
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ROOT / "infra" / "production"
 NGINX = "/usr/sbin/nginx"
-QUEUES = ("federation", "scoring", "default")
+QUEUES = ("federation", "scoring", "default", "manifests")
 METRICS_TOKEN = "invented-topology-metrics-token-0123"
 
 

@@ -17,6 +17,7 @@ from federation.models import (
     DeliveryState,
     KeyStatus,
     KeyUse,
+    ManifestPush,
     OwnKey,
     Partner,
     PartnerPolicy,
@@ -83,7 +84,7 @@ def test_partners_are_listed_and_suspended_or_resumed(admins: Any) -> None:
 def test_onboarding_compares_fingerprints_before_confirming(admins: Any, monkeypatch: Any) -> None:
     fake = new_partner("nz")
     manifest = canonical_bytes(fake.manifest())
-    monkeypatch.setattr("federation.client.fetch_manifest", lambda url: manifest)
+    monkeypatch.setattr("federation.client.fetch_manifest", lambda url, timeout=None: manifest)
     client = signed_in(admins[0])
     entered = fake.root.public.fingerprint
     data = {"code": "nz", "base_url": "http://nz.partner.invalid", "fingerprint": entered}
@@ -105,7 +106,7 @@ def test_onboarding_compares_fingerprints_before_confirming(admins: Any, monkeyp
 def test_onboarding_refuses_a_mismatched_fingerprint(admins: Any, monkeypatch: Any) -> None:
     fake = new_partner("nz")
     manifest = canonical_bytes(fake.manifest())
-    monkeypatch.setattr("federation.client.fetch_manifest", lambda url: manifest)
+    monkeypatch.setattr("federation.client.fetch_manifest", lambda url, timeout=None: manifest)
     client = signed_in(admins[0])
     data = {
         "code": "nz",
@@ -122,7 +123,7 @@ def test_onboarding_refuses_a_mismatched_fingerprint(admins: Any, monkeypatch: A
 def test_onboarding_reports_an_unreachable_partner(admins: Any, monkeypatch: Any) -> None:
     from federation.client import PartnerUnreachable
 
-    def down(url: str) -> bytes:
+    def down(url: str, timeout: object = None) -> bytes:
         raise PartnerUnreachable("ConnectionError: refused")
 
     monkeypatch.setattr("federation.client.fetch_manifest", down)
@@ -338,6 +339,17 @@ def test_health_shows_queues_dead_letters_and_refusals(admins: Any, flowing: Any
     client.post("/trust/health/uk/replay/", {})
     assert Delivery.objects.filter(state=DeliveryState.DEAD).count() == 0
     assert "federation.replay" in actions()
+
+
+def test_health_shows_a_manifest_push_a_partner_has_not_acknowledged(
+    admins: Any, flowing: Any
+) -> None:
+    from federation.services.manifest_push import queue_manifest_pushes
+
+    queue_manifest_pushes(7)
+    ManifestPush.objects.filter(partner__code="uk").update(attempts=3, last_error="HTTP 503")
+    page = html(signed_in(admins[0]).get("/trust/health/"))
+    assert "v7 pending (3 attempts): HTTP 503" in page
 
 
 def test_health_counts_only_reports_within_the_clearance(make_web_user: Any, flowing: Any) -> None:

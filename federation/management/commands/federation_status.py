@@ -6,13 +6,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Count
 
-from federation.models import Delivery, Partner, PartnerManifest, Refusal
+from federation.models import Delivery, ManifestPush, Partner, PartnerManifest, Refusal
 from federation.services.audit_anchor import anchoring_status
 from reports.models import ReportVersion
 
 
 class Command(BaseCommand):
-    help = "Federation health as JSON: outbox states and refusals per partner, partner manifests."
+    help = (
+        "Federation health as JSON: outbox states, manifest pushes and refusals per partner, "
+        "partner manifests."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -41,8 +44,20 @@ class Command(BaseCommand):
             }
             for p in Partner.objects.all()
         }
+        # Our manifest owed to each partner: pending pushes are a revocation not yet heard.
+        pushes = {
+            p.partner.code: {
+                "version": p.version,
+                "state": p.state,
+                "attempts": p.attempts,
+                "acknowledged_version": p.acknowledged_version,
+                "last_error": p.last_error,
+            }
+            for p in ManifestPush.objects.select_related("partner")
+        }
         status: dict[str, Any] = {
             "outbox": outbox,
+            "manifest_pushes": pushes,
             "refusals": refusals,
             "manifests": manifests,
             "partners": partners,

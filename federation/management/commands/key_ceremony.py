@@ -2,7 +2,8 @@
 
 request: write what the root must vouch for (public keys and states; nothing secret).
 sign: sign a request with the root key file (same as `python -m federation.protocol.ceremony
-sign` on the offline machine). import: store a signed series and tell every partner.
+sign` on the offline machine). import: store a signed series and tell every partner (retried
+until each acknowledges).
 run: request + sign + import in one go, for a custodian who brings the root key to the node
 (the local federation does this for its demo nodes). new-root: make an encrypted root key file.
 """
@@ -96,8 +97,7 @@ class Command(BaseCommand):
             self.stdout.write(data.decode())
 
     def _import(self, document: Any) -> None:
-        from federation.tasks import push_manifest
-
+        # import_series owes the new manifest to every partner; it goes out after the commit.
         with transaction.atomic():
             stored = keys.import_series(document)
             record(
@@ -106,7 +106,6 @@ class Command(BaseCommand):
                 f"v{stored[0].version}-v{stored[-1].version}",
                 {"windows": len(stored), "root": keys.root_fingerprint()},
             )
-            transaction.on_commit(push_manifest.delay)
         end = time.strftime("%Y-%m-%d %H:%M", time.gmtime(stored[-1].valid_until))
         self.stdout.write(
             json.dumps({"versions": [stored[0].version, stored[-1].version], "until": end})
