@@ -285,6 +285,18 @@ SPECTACULAR_SETTINGS = {
         "ReportWriteStatusEnum": ["draft", "published"],
         "CaseStatusEnum": "cases.models.CaseStatus",
         "CountryEnum": "exportcontrol.countries.COUNTRY_CODES",
+        # The one category of each report-write variant (reports.api.serializers._by_category).
+        **{
+            "".join(part.title() for part in category.split("_")) + "CategoryEnum": [category]
+            for category in (
+                "chip_diversion",
+                "military_ai",
+                "cloud_compute",
+                "model_weights",
+                "ai_incident",
+                "other",
+            )
+        },
     },
 }
 
