@@ -260,9 +260,9 @@ REST_FRAMEWORK = {
     # JSON only: the browsable API would render classified reports as HTML outside the web
     # UI's CSP and banners. Analysts browse in the web UI; the API is documented at /api/docs/.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
     "ALLOWED_VERSIONS": ["v1"],
@@ -277,10 +277,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get components of their own, so they can say what a write refuses (blank
+    # strings, read-only fields) without changing what a response promises.
+    "COMPONENT_SPLIT_REQUEST": True,
     # A report is written as a draft or published (the version status also has "withdrawn").
     "ENUM_NAME_OVERRIDES": {
         "ReportWriteStatusEnum": ["draft", "published"],
         "CaseStatusEnum": "cases.models.CaseStatus",
+        "CountryEnum": "exportcontrol.countries.COUNTRY_CODES",
+        # The one category of each report-write variant (reports.api.serializers._by_category).
+        **{
+            "".join(part.title() for part in category.split("_")) + "CategoryEnum": [category]
+            for category in (
+                "chip_diversion",
+                "military_ai",
+                "cloud_compute",
+                "model_weights",
+                "ai_incident",
+                "other",
+            )
+        },
     },
 }
 

@@ -5,7 +5,8 @@ import platform
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -28,3 +29,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
         status["broker"] = "down"
     healthy = status["database"] == "ok" and status["broker"] == "ok"
     return JsonResponse(status, status=200 if healthy else 503)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for a URL no route matches: JSON in the API's error shape under /api/ (a client
+    asking for `/api/v1/cases/abc/` should not get an HTML page), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "no such API resource"}, status=404)
+    return page_not_found(request, exception)

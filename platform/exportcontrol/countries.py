@@ -77,6 +77,7 @@ OTHER_TRANSIT_RISK: Final = 0.2
 ALLIED_RISK: Final = 0.05
 
 _ISO_ALPHA2: Final[frozenset[str]] = frozenset(c.alpha_2 for c in pycountry.countries)
+COUNTRY_CODES: Final[tuple[str, ...]] = tuple(sorted(_ISO_ALPHA2))
 _CERTAINTIES: Final = frozenset({"V", "S", "U"})
 
 

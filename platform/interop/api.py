@@ -8,11 +8,13 @@ from typing import Any
 
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.api.strict import JsonTypesMixin
 
 from . import services
 from .models import ImportRun, PullSource
@@ -21,12 +23,43 @@ from .stix.imports import BundleError
 
 STIX_MEDIA = "application/stix+json;version=2.1"
 
-# A STIX bundle and the import summaries are free-form JSON objects in the schema: their shape is
-# STIX 2.1's own (see the README), not a DRF serializer's.
-_bundle_schema = extend_schema(responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+# A STIX bundle is a free-form JSON object in the schema: its shape is STIX 2.1's own (see the
+# README), not a DRF serializer's. It is served as STIX's media type.
+_bundle_schema = extend_schema(responses={(200, STIX_MEDIA): OpenApiTypes.OBJECT})
+
+
+# "import" is a keyword in Python: these shapes are built from dicts.
+ImportResultSerializer = inline_serializer(
+    "ImportResult",
+    {
+        "import": serializers.IntegerField(allow_null=True, help_text="the new import run"),
+        "drafts": serializers.ListField(child=serializers.UUIDField()),
+        "new_objects": serializers.IntegerField(),
+        "already_held": serializers.IntegerField(),
+    },
+)
+
+
+# A refused bundle names the object and field; an unreadable body has `detail` only.
+BundleRefusalSerializer = inline_serializer(
+    "BundleRefusal",
+    {
+        "detail": serializers.CharField(),
+        "object_index": serializers.IntegerField(allow_null=True, required=False),
+        "object_id": serializers.CharField(required=False),
+        "field": serializers.CharField(required=False),
+        "message": serializers.CharField(required=False),
+    },
+)
+
+
 _import_schema = extend_schema(
     request=OpenApiTypes.OBJECT,
-    responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    responses={
+        200: ImportResultSerializer,
+        201: ImportResultSerializer,
+        400: BundleRefusalSerializer,
+    },
 )
 
 
@@ -87,7 +120,28 @@ class ImportView(APIView):
         return Response(_result(result), status=code)
 
 
-@_bundle_schema
+ImportDetailSerializer = inline_serializer(
+    "ImportDetail",
+    {
+        "import": serializers.IntegerField(),
+        "source": serializers.CharField(),
+        "created_at": serializers.DateTimeField(),
+        "objects": inline_serializer(
+            "ImportedObject",
+            {
+                "id": serializers.CharField(),
+                "type": serializers.CharField(),
+                "version": serializers.CharField(),
+                "mapped": serializers.BooleanField(),
+                "report": serializers.UUIDField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+@extend_schema(responses=ImportDetailSerializer)
 class ImportDetailView(APIView):
     """GET: one import, with every object it brought, mapped to a draft or kept as received."""
 
@@ -124,7 +178,7 @@ class ImportDetailView(APIView):
         )
 
 
-class PullSourceSerializer(serializers.Serializer[PullSource]):
+class PullSourceSerializer(JsonTypesMixin, serializers.Serializer[PullSource]):
     name = serializers.CharField(max_length=200)
     collection_url = serializers.URLField(max_length=500)
     interval_minutes = serializers.IntegerField(min_value=5, max_value=10_080, default=60)
@@ -134,7 +188,13 @@ class PullSourceSerializer(serializers.Serializer[PullSource]):
     )
 
 
-@extend_schema(request=PullSourceSerializer, responses={201: OpenApiTypes.OBJECT})
+class PullSourceSavedSerializer(serializers.Serializer[dict[str, Any]]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    interval_minutes = serializers.IntegerField()
+
+
+@extend_schema(request=PullSourceSerializer, responses={201: PullSourceSavedSerializer})
 class PullSourceView(APIView):
     """POST: save a pull schedule for a collection of another TAXII 2.1 server."""
 
@@ -148,7 +208,18 @@ class PullSourceView(APIView):
         )
 
 
-@_import_schema
+class PullFailedSerializer(serializers.Serializer[dict[str, Any]]):
+    detail = serializers.CharField()
+
+
+@extend_schema(
+    request=None,
+    responses={
+        200: ImportResultSerializer,
+        400: BundleRefusalSerializer,
+        502: PullFailedSerializer,
+    },
+)
 class PullNowView(APIView):
     """POST: pull a saved source now (its owner only)."""
 
@@ -158,6 +229,8 @@ class PullNowView(APIView):
             return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
         try:
             result = services.pull_source(source)
+        except services.PullFailed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
         except BundleError as exc:
             return Response(
                 {"detail": str(exc), **exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST

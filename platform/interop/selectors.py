@@ -323,7 +323,10 @@ def case_bundle(user: AbstractBaseUser | AnonymousUser, case_id: int) -> dict[st
         score={
             "score": scored.score,
             "baseline": scored.baseline,
-            "contributions": scored.contributions,
+            # Stored lines carry their share as "points"; the extension names it "contribution".
+            "contributions": [
+                {"feature": c["feature"], "contribution": c["points"]} for c in scored.contributions
+            ],
         }
         if scored
         else None,

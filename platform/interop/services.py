@@ -473,12 +473,32 @@ def fetch_collection(source: PullSource, added_after: str | None) -> list[dict[s
     return objects
 
 
+class PullFailed(Exception):
+    """The other server could not be reached or did not answer as a TAXII 2.1 server."""
+
+
+def _fetch_or_fail(source: PullSource) -> list[dict[str, Any]]:
+    import requests
+    from taxii2client.exceptions import TAXIIServiceException
+
+    try:
+        return fetch_collection(source, source.added_after or None)
+    except (requests.RequestException, TAXIIServiceException, ValueError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        PullSource.objects.filter(pk=source.pk).update(
+            last_pulled_at=timezone.now(), last_result=f"failed: {reason}"[:500]
+        )
+        raise PullFailed(
+            f"{source.collection_url} did not answer as a TAXII 2.1 collection"
+        ) from exc
+
+
 def pull_source(source: PullSource) -> ImportResult:
     """Pull what is new in the source's collection into drafts; the high-water mark moves only
-    when the import committed."""
+    when the import committed. An unreachable or broken server is PullFailed, recorded."""
     started = timezone.now() - timedelta(seconds=5)
     try:
-        objects = fetch_collection(source, source.added_after or None)
+        objects = _fetch_or_fail(source)
         envelope = {"objects": objects}
         result = import_bundle(
             user=source.owner, data=envelope, source=f"pull:{source.name}", pull_source=source

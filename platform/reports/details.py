@@ -10,7 +10,10 @@ import math
 import re
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from exportcontrol.countries import COUNTRY_CODES
 
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 MAX_TRAINING_FLOP = 1e35
@@ -30,6 +33,8 @@ RED_FLAGS = (
 INTERMEDIARY_ROLES = ("freight_forwarder", "reseller", "shell", "bank", "other")
 
 
+# The document lists the codes the field takes (lower case is accepted and upper-cased too).
+@extend_schema_field({"type": "string", "enum": list(COUNTRY_CODES)})
 class CountryField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 2)
@@ -48,6 +53,8 @@ class CountryField(serializers.CharField):
 
 class Strict(serializers.Serializer[dict[str, Any]]):
     """Refuse fields the schema does not know, so typos are not silently dropped."""
+
+    refuses_unknown_fields = True  # the OpenAPI document says so (additionalProperties: false)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):

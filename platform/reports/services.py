@@ -318,6 +318,11 @@ def _require_clearance_for_existing(user: User, report: Report) -> None:
         raise PermissionDenied("you may not change a report above your clearance")
 
 
+WITHDRAWN_PREFIX = "Withdrawn: "
+# The reason becomes the tombstone's change note, which holds 500 characters with its prefix.
+WITHDRAW_REASON_MAX = 500 - len(WITHDRAWN_PREFIX)
+
+
 @refusals_audited("report.withdraw")
 @transaction.atomic
 def withdraw_report(
@@ -326,8 +331,8 @@ def withdraw_report(
     """Withdrawal is a version of its own (a tombstone), so partners learn of it like any edit."""
     if not reason.strip():
         raise ValidationError({"reason": ["say why the report is withdrawn"]})
-    if len(reason) > 500:
-        raise ValidationError({"reason": ["at most 500 characters"]})
+    if len(reason.strip()) > WITHDRAW_REASON_MAX:
+        raise ValidationError({"reason": [f"at most {WITHDRAW_REASON_MAX} characters"]})
     _require_author(user)
     report = _lock_own_report(report_id, base_version)
     _require_clearance_for_existing(user, report)
@@ -335,7 +340,9 @@ def withdraw_report(
         raise PermissionDenied("withdrawing a published report needs the releaser role")
     current = report.versions.get(version=report.current_version)
     content = content_of(current)
-    content = ReportContent(**{**content.__dict__, "change_note": f"Withdrawn: {reason.strip()}"})
+    content = ReportContent(
+        **{**content.__dict__, "change_note": WITHDRAWN_PREFIX + reason.strip()}
+    )
     marking, details = _check_content(content, report.origin)
     version = _write_version(
         report, report.current_version + 1, content, marking, details, Status.WITHDRAWN, user

@@ -12,6 +12,7 @@ from core.nodes import NODE_DIRECTORY
 from federation.models import KeyUse
 from reports.models import TLP_CHOICES, Category, Status
 from reports.selectors import ReportFilters
+from reports.services import WITHDRAW_REASON_MAX
 
 from .editor import node_name
 
@@ -108,7 +109,7 @@ class WithdrawForm(forms.Form):
     base_version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     reason = forms.CharField(
         label="Reason for withdrawal",
-        max_length=500,
+        max_length=WITHDRAW_REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 

@@ -12,10 +12,17 @@ import pytest
 
 from accounts.models import Role
 from cases.models import Case, CaseMember
+from cases.services import regroup_all
 from interop.models import ImportedObject, ImportedReport
 from interop.selectors import case_bundle, report_bundle
 from interop.services import import_bundle
-from interop.stix.extensions import EXT_DIVERSION, EXT_MARKING, EXT_REPORT, TLP2_MARKINGS
+from interop.stix.extensions import (
+    EXT_CASE,
+    EXT_DIVERSION,
+    EXT_MARKING,
+    EXT_REPORT,
+    TLP2_MARKINGS,
+)
 from interop.stix.imports import BundleError
 from reports.details import validate_details
 from reports.models import Report, Status
@@ -205,6 +212,22 @@ def test_a_case_exports_as_a_grouping_of_the_visible_reports(
     assert sorted(grouping["object_refs"]) == sorted([f"report--{a.pk}", f"report--{b.pk}"])
     assert strict_validation(bundle, schema_dir) == ([], [])
     assert case_bundle(make_user(clearance="RESTRICTED"), case.pk) is None
+
+
+def test_a_scored_case_exports_its_contributions(
+    publish: Callable[..., Report], make_user: Callable[..., Any], schema_dir: Path
+) -> None:
+    report = publish("chip_diversion")
+    regroup_all()
+    case = Case.objects.get(members__report=report)
+    bundle = case_bundle(make_user(clearance="CONFIDENTIAL"), case.pk)
+    assert bundle is not None
+    grouping = next(o for o in bundle["objects"] if o["type"] == "grouping")
+    exported = grouping["extensions"][EXT_CASE]["contributions"]
+    stored = case.scored.contributions
+    assert exported == [{"feature": c["feature"], "contribution": c["points"]} for c in stored]
+    assert exported
+    assert strict_validation(bundle, schema_dir) == ([], [])
 
 
 def test_received_versions_are_served_by_the_worker_once(make_user: Callable[..., Any]) -> None:

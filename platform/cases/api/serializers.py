@@ -5,6 +5,8 @@ from typing import Any
 from rest_framework import serializers
 
 from cases.models import CLOSED_STATUSES, Case, CaseNote, CaseStatus
+from core.api.schema import NOT_BLANK
+from core.api.strict import JsonTypesMixin
 from core.markings import Classification
 
 
@@ -82,17 +84,28 @@ class CaseDetailSerializer(CaseSerializer):
         ]
 
 
-class MergeSerializer(serializers.Serializer[dict[str, Any]]):
+class MergeSerializer(JsonTypesMixin, serializers.Serializer[dict[str, Any]]):
     cases = serializers.ListField(
         child=serializers.IntegerField(min_value=1), min_length=1, max_length=50
     )
 
 
-class SplitSerializer(serializers.Serializer[dict[str, Any]]):
+class SplitSerializer(JsonTypesMixin, serializers.Serializer[dict[str, Any]]):
     reports = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
 
 
-class StatusSerializer(serializers.Serializer[dict[str, Any]]):
+class StatusSerializer(JsonTypesMixin, serializers.Serializer[dict[str, Any]]):
+    # A status that closes the case needs a reason (the disposition the weights learn from).
+    request_schema_extra = {
+        "anyOf": [
+            {
+                "properties": {
+                    "status": {"enum": [s for s in CaseStatus.values if s not in CLOSED_STATUSES]}
+                }
+            },
+            {"required": ["reason"], "properties": {"reason": {"pattern": NOT_BLANK}}},
+        ]
+    }
     status = serializers.ChoiceField(choices=CaseStatus.values)
     reason = serializers.CharField(
         required=False, default="", allow_blank=True, max_length=2000,
@@ -100,16 +113,16 @@ class StatusSerializer(serializers.Serializer[dict[str, Any]]):
     )  # fmt: skip
 
 
-class DisposeSerializer(serializers.Serializer[dict[str, Any]]):
+class DisposeSerializer(JsonTypesMixin, serializers.Serializer[dict[str, Any]]):
     outcome = serializers.ChoiceField(choices=[str(s) for s in CLOSED_STATUSES])
     reason = serializers.CharField(max_length=2000)
 
 
-class AssignSerializer(serializers.Serializer[dict[str, Any]]):
+class AssignSerializer(JsonTypesMixin, serializers.Serializer[dict[str, Any]]):
     assignee = serializers.IntegerField(min_value=1, allow_null=True, help_text="a user id")
 
 
-class NoteSerializer(serializers.Serializer[dict[str, Any]]):
+class NoteSerializer(JsonTypesMixin, serializers.Serializer[dict[str, Any]]):
     text = serializers.CharField(max_length=5000)
 
 

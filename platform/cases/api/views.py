@@ -10,7 +10,6 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +17,8 @@ from rest_framework.views import APIView
 from audit.services import record_hidden_read, record_read
 from cases import selectors, services
 from cases.models import Case, CaseStatus
+from core.api.pagination import PageNumberPagination
+from core.api.strict import StrictQuerySerializer
 from reports.models import Category
 
 from .serializers import (
@@ -33,7 +34,7 @@ from .serializers import (
 )
 
 
-class CaseFilterSerializer(serializers.Serializer[dict[str, Any]]):
+class CaseFilterSerializer(StrictQuerySerializer):
     category = serializers.ChoiceField(choices=[*Category.values, "mixed"], required=False)
     status = serializers.ChoiceField(choices=CaseStatus.values, required=False)
     assignee = serializers.CharField(
@@ -75,6 +76,8 @@ def _call(request: Request, action: Any, *args: Any) -> Any:
 
 
 class CaseListView(APIView):
+    pagination_class = PageNumberPagination
+
     @extend_schema(parameters=[CaseFilterSerializer], responses=CaseSerializer(many=True))
     def get(self, request: Request, version: str) -> Response:
         filters = CaseFilterSerializer(data=request.query_params)
@@ -82,7 +85,7 @@ class CaseListView(APIView):
         queryset = selectors.ranked_cases(
             request.user, selectors.filters_for(request.user, **filters.validated_data)
         )
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self) or []
         current = paginator.page
         offset = (current.number - 1) * current.paginator.per_page if current and page else 0
@@ -173,7 +176,7 @@ class CaseNotesView(APIView):
         notes = selectors.case_notes(request.user, case)
         return Response(CaseNoteSerializer(notes, many=True).data)
 
-    @extend_schema(request=NoteSerializer, responses=CaseNoteSerializer)
+    @extend_schema(request=NoteSerializer, responses={201: CaseNoteSerializer})
     def post(self, request: Request, version: str, case_id: int) -> Response:
         body = NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import asdict
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exportcontrol.catalogue import all_chips, lookup
+from core.api.strict import JsonTypesMixin
+from exportcontrol.catalogue import VALID_BIT_LENGTHS, all_chips, lookup
 from exportcontrol.classify import Verdict, classify, classify_specs
 
 
@@ -29,14 +32,68 @@ class ChipCatalogueView(APIView):
         return Response(rows)
 
 
-class ClassifySerializer(serializers.Serializer[dict[str, Any]]):
-    model = serializers.CharField(max_length=100, required=False)
-    dense_tops = serializers.DictField(
-        child=serializers.FloatField(min_value=0),
-        required=False,
-        help_text='dense TOPS/TFLOPS by bit length, e.g. {"8": 296, "16": 148}',
+_BITS = [str(bits) for bits in sorted(VALID_BIT_LENGTHS)]
+# Above the largest double a JSON number reads as infinity, which no rate is.
+_RATE = {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": sys.float_info.max}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": dict.fromkeys(_BITS, _RATE),
+        "additionalProperties": False,
+        "minProperties": 1,
+    }
+)
+class DenseTopsField(serializers.DictField):
+    """Dense TOPS/TFLOPS by bit length: only the bit lengths the rule counts, rates above 0."""
+
+    child = serializers.FloatField()
+
+    def to_internal_value(self, data: Any) -> dict[str, float]:
+        rates: dict[str, float] = super().to_internal_value(data)
+        errors = {
+            bits: [f"a bit length is one of {', '.join(_BITS)}"]
+            for bits in rates
+            if bits not in _BITS
+        }
+        errors |= {
+            bits: ["a dense rate is a finite number above 0"]
+            for bits, rate in rates.items()
+            if not 0 < rate < math.inf
+        }
+        if not rates:
+            raise serializers.ValidationError("give the dense rate for at least one bit length")
+        if errors:
+            raise serializers.ValidationError(errors)
+        return rates
+
+
+def _catalogue_names() -> list[str]:
+    return sorted({label for chip in all_chips() for label in (chip.name, *chip.aliases)})
+
+
+# Only a catalogued name or alias classifies (case, spaces and hyphens aside): an enum says so.
+@extend_schema_field({"type": "string", "enum": _catalogue_names()})
+class CatalogueModelField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        name: str = super().to_internal_value(data)
+        if lookup(name) is None:
+            raise serializers.ValidationError(f"{name!r} is not in the catalogue; enter its specs")
+        return name
+
+
+class ClassifySerializer(JsonTypesMixin, serializers.Serializer[dict[str, Any]]):
+    # Either a model or the figures: an anyOf in the document, the same check in validate().
+    request_schema_extra = {"anyOf": [{"required": ["model"]}, {"required": ["dense_tops"]}]}
+
+    model = CatalogueModelField(max_length=100, required=False)
+    dense_tops = DenseTopsField(
+        required=False, help_text='dense TOPS/TFLOPS by bit length, e.g. {"8": 296, "16": 148}'
     )
-    die_area_mm2 = serializers.FloatField(min_value=1, required=False, allow_null=True)
+    die_area_mm2 = serializers.FloatField(
+        min_value=1, max_value=sys.float_info.max, required=False, allow_null=True
+    )
     datacenter = serializers.BooleanField(default=True)
     quantity = serializers.IntegerField(min_value=1, max_value=10_000_000, default=1)
 
@@ -54,10 +111,7 @@ class ChipClassifyView(APIView):
         data = serializer.validated_data
         if data.get("model") and not data.get("dense_tops"):
             chip = lookup(data["model"])
-            if chip is None:
-                raise serializers.ValidationError(
-                    {"model": [f"{data['model']!r} is not in the catalogue; enter its specs"]}
-                )
+            assert chip is not None  # CatalogueModelField refused every other name
             verdict = classify(chip)
         else:
             try:

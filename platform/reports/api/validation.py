@@ -12,6 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api.strict import json_type_errors
 from core.errors import flatten_errors
 from core.markings import MarkingError, build_marking
 from core.selectors import this_node
@@ -26,9 +27,18 @@ def _untouched(errors: Errors, prefix: str) -> bool:
 
 def _details_errors(data: dict[str, Any], errors: Errors) -> None:
     category, details = data.get("category"), data.get("details")
-    if category not in DETAILS_BY_CATEGORY or not isinstance(details, dict):
+    # `category` may be any JSON value here (the serializer's own error names it).
+    if not isinstance(category, str) or category not in DETAILS_BY_CATEGORY:
+        return
+    if not isinstance(details, dict):
         return
     if not _untouched(errors, "details"):
+        return
+    # JSON types as the document gives them; the web editor's form fields arrive as text and
+    # share validate_details, so this check is the API's own.
+    typed = json_type_errors(DETAILS_BY_CATEGORY[category]().fields, details, "details.")
+    if typed:
+        errors.update(typed)
         return
     try:
         validate_details(category, details)

@@ -7,23 +7,25 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import clearance_of
 from audit.services import record_hidden_read, record_read
+from core.api.pagination import PageNumberPagination
+from core.api.schema import ConflictSerializer
 from core.api.strict import StrictQuerySerializer
 from core.markings import Classification
 from reports import selectors, services
 from reports.models import Category, Report, Status
 
 from .serializers import (
+    REPORT_REVISE_REQUEST,
+    REPORT_WRITE_REQUEST,
     ReportReviseSerializer,
     ReportSummarySerializer,
     ReportVersionSerializer,
@@ -88,19 +90,20 @@ def _run(write: Any) -> Any:
 
 
 class ReportListView(APIView):
+    pagination_class = PageNumberPagination
+
     @extend_schema(
-        parameters=[ReportFilterSerializer, OpenApiParameter("page", OpenApiTypes.INT)],
-        responses=ReportSummarySerializer(many=True),
+        parameters=[ReportFilterSerializer], responses=ReportSummarySerializer(many=True)
     )
     def get(self, request: Request, version: str) -> Response:
         filters = ReportFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.list_reports(request.user, filters.to_filters())
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(ReportSummarySerializer(page, many=True).data)
 
-    @extend_schema(request=ReportWriteSerializer, responses={201: ReportVersionSerializer})
+    @extend_schema(request=REPORT_WRITE_REQUEST, responses={201: ReportVersionSerializer})
     def post(self, request: Request, version: str) -> Response:
         serializer = ReportWriteSerializer(data=request.data)
         check_report_request(serializer)
@@ -125,8 +128,8 @@ class ReportDetailView(APIView):
         return Response(ReportVersionSerializer(shown).data)
 
     @extend_schema(
-        request=ReportReviseSerializer,
-        responses={200: ReportVersionSerializer},
+        request=REPORT_REVISE_REQUEST,
+        responses={200: ReportVersionSerializer, 409: ConflictSerializer},
         description="Every edit makes a new immutable version; send the version you edited.",
     )
     def put(self, request: Request, version: str, report_id: str) -> Response:
@@ -177,7 +180,10 @@ class ReportVersionView(APIView):
 
 
 class ReportWithdrawView(APIView):
-    @extend_schema(request=WithdrawSerializer, responses={200: ReportVersionSerializer})
+    @extend_schema(
+        request=WithdrawSerializer,
+        responses={200: ReportVersionSerializer, 409: ConflictSerializer},
+    )
     def post(self, request: Request, version: str, report_id: str) -> Response:
         report = _visible_or_404(request, report_id)
         serializer = WithdrawSerializer(data=request.data)
