@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -180,7 +181,12 @@ class ImportDetailView(APIView):
 
 class PullSourceSerializer(JsonTypesMixin, serializers.Serializer[PullSource]):
     name = serializers.CharField(max_length=200)
-    collection_url = serializers.URLField(max_length=500)
+    collection_url = serializers.URLField(
+        max_length=500,
+        validators=[RegexValidator(r"^https?://", "an http:// or https:// URL")],
+        help_text="https (http outside production); loopback, private and link-local "
+        "addresses only if FEDERATION_ALLOWED_NETWORKS allows them",
+    )
     interval_minutes = serializers.IntegerField(min_value=5, max_value=10_080, default=60)
     username = serializers.CharField(max_length=150, required=False, default="", allow_blank=True)
     secret = serializers.CharField(

@@ -21,6 +21,7 @@ from core.enqueue import after_commit
 from core.markings import Classification, MarkingError
 from core.nodes import NODE_DIRECTORY
 from core.selectors import this_node
+from federation.services.partners import UnsafePartnerURL, check_partner_url
 from reports.models import Report, ReportVersion, Status
 from reports.services import EntityInput, ReportContent, create_report, revise_report
 
@@ -427,6 +428,12 @@ def save_pull_source(
     _require_drafting(user)
     if clearance_of(user) is None:
         raise PermissionDenied("no clearance")
+    try:  # the address is checked again at every pull: a name may resolve elsewhere later
+        check_partner_url(collection_url, resolve=False)
+    except UnsafePartnerURL as exc:
+        raise ValidationError(
+            {"collection_url": [str(exc).replace("partner URL", "URL")]}
+        ) from None
     source = PullSource(
         name=name,
         collection_url=collection_url,
@@ -481,6 +488,14 @@ def _fetch_or_fail(source: PullSource) -> list[dict[str, Any]]:
     import requests
     from taxii2client.exceptions import TAXIIServiceException
 
+    try:
+        check_partner_url(source.collection_url)
+    except UnsafePartnerURL as exc:  # nothing is fetched, so nothing about the host is told
+        reason = str(exc).replace("partner URL", "URL").replace("partner's host", "host")
+        PullSource.objects.filter(pk=source.pk).update(
+            last_pulled_at=timezone.now(), last_result=f"refused: {reason}"[:500]
+        )
+        raise PullFailed(f"{source.collection_url} may not be called: {reason}") from None
     try:
         return fetch_collection(source, source.added_after or None)
     except (requests.RequestException, TAXIIServiceException, ValueError) as exc:

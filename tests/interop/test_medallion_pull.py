@@ -58,3 +58,27 @@ def test_pull_from_medallion_makes_drafts_and_keeps_the_rest(
     again = pull_source(source)
     assert again.run is None
     assert Report.objects.count() == count
+
+
+def test_a_pull_source_must_not_reach_a_private_address(
+    medallion: str, make_user: Callable[..., Any], settings: Any
+) -> None:
+    """As for partners: the node never calls an address outside FEDERATION_ALLOWED_NETWORKS,
+    and the refusal says nothing about what, if anything, answers there."""
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from interop.services import PullFailed
+
+    analyst = make_user(role=Role.ANALYST, clearance="CONFIDENTIAL")
+    with pytest.raises(ValidationError) as refused:
+        save_pull_source(user=analyst, name="odd", collection_url="ftp://192.0.2.1/taxii/")
+    assert "collection_url" in refused.value.message_dict
+    source = save_pull_source(user=analyst, name="inside", collection_url=medallion)
+    settings.FEDERATION_ALLOWED_NETWORKS = []  # as in production: loopback is not allowed
+    with pytest.raises(PullFailed, match="may not be called"):
+        pull_source(source)
+    source.refresh_from_db()
+    assert source.last_result.startswith("refused: ")
+    assert "loopback, private or link-local" in source.last_result
+    assert not ImportedReport.objects.exists(), "nothing was fetched"
