@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,19 +34,25 @@ class NodeProcesses:
     web: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
     scoring: subprocess.Popen[bytes] | None = None
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
 
 def _node_env(
-    code: str, port: int, base: dict[str, str], db_prefix: str, redis_offset: int, data_root: Path
+    code: str,
+    url: str,
+    base: dict[str, str],
+    db_prefix: str,
+    redis_offset: int,
+    data_root: Path,
 ) -> dict[str, str]:
     env = {
         **base,
         "NODE_CODE": code,
-        "NODE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "NODE_PUBLIC_URL": url,
         "NODE_DATA_DIR": str(data_root / code),
         "PYTHONUNBUFFERED": "1",
     }
@@ -83,6 +89,10 @@ class LocalFederation:
     # never waits behind deliveries (or the other way round).
     scoring_worker: bool = True
     scoring_concurrency: int = 1
+    hosts: dict[str, str] = field(default_factory=dict)
+    """Each node's address (default 127.0.0.1); the fault suite gives each its own host."""
+    wrap: Callable[[str, list[str]], list[str]] | None = None
+    """Rewrites every command run for a node (the fault suite runs them in its namespace)."""
     nodes: dict[str, NodeProcesses] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -100,29 +110,25 @@ class LocalFederation:
         }
         base.update(self.extra_env)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.nodes = {
-            code: NodeProcesses(
-                code,
-                self.base_port + i,
-                _node_env(
-                    code,
-                    self.base_port + i,
-                    base,
-                    self.db_prefix,
-                    self.redis_offset,
-                    self.data_root,
-                ),
-                self.log_dir,
+        self.nodes = {}
+        for i, code in enumerate(self.codes):
+            node = NodeProcesses(
+                code, self.base_port + i, {}, self.log_dir, host=self.hosts.get(code, "127.0.0.1")
             )
-            for i, code in enumerate(self.codes)
-        }
+            node.env = _node_env(
+                code, node.url, base, self.db_prefix, self.redis_offset, self.data_root
+            )
+            self.nodes[code] = node
+
+    def command(self, code: str, command: list[str]) -> list[str]:
+        return self.wrap(code, command) if self.wrap else command
 
     # --- manage.py -------------------------------------------------------------------------
 
     def manage(self, code: str, *args: str, timeout: float = 300) -> str:
         """Run `manage.py` in a node's environment; its standard output."""
         result = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            self.command(code, [sys.executable, "manage.py", *args]),
             cwd=ROOT,
             env=self.nodes[code].env,
             capture_output=True,
@@ -187,7 +193,7 @@ class LocalFederation:
         log = open(node.log_dir / f"{node.code}-{name}.log", "ab")  # noqa: SIM115
         try:
             return subprocess.Popen(
-                command,
+                self.command(node.code, command),
                 cwd=ROOT,
                 env=node.env,
                 stdout=log,
@@ -210,7 +216,7 @@ class LocalFederation:
                 "platform,.",
                 "config.wsgi",
                 "--bind",
-                f"127.0.0.1:{node.port}",
+                f"{node.host}:{node.port}",
                 "--workers",
                 str(self.web_workers),
                 "--timeout",

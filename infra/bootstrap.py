@@ -68,7 +68,11 @@ def ensure_venv(lock_name: str) -> None:
 
 # Debian packages the tests drive, by the command each provides: Chromium for the browser tests
 # (Playwright must never download a browser of its own), nginx for the production-topology test.
-TEST_PACKAGES = {"/usr/bin/chromium": "chromium", "/usr/sbin/nginx": "nginx"}
+TEST_PACKAGES = {
+    "/usr/bin/chromium": "chromium",
+    "/usr/sbin/nginx": "nginx",
+    "/usr/bin/faketime": "faketime",  # the fault suite skews one node's clock
+}
 
 
 def ensure_debian_packages() -> None:
