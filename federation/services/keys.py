@@ -34,6 +34,12 @@ ONLINE_USES = (KeyUse.REPORT, KeyUse.REQUEST)
 # Retired keys keep verifying what they signed for this long (a report signed at iat is judged
 # by the key valid at iat; the window only bounds how long the old key stays listed).
 RETIRED_KEY_GRACE_S = 365 * 24 * 3600
+# A rotation does not stop what is already signing: a release whose transaction read the old
+# key just before the rotation committed carries an issue time in the rotation's second or
+# after. Without this overlap partners refused it as `expired`, a final answer (the fault
+# suite lost a report that way). Retirement is routine, not compromise (that is revocation,
+# which stays immediate), so signatures up to 5 minutes after it still verify.
+ROTATION_OVERLAP_S = 300
 RENEW_WARNING_S = 7 * 24 * 3600
 
 
@@ -258,7 +264,7 @@ def rotate(use: str) -> OwnKey:
     if not OwnKey.objects.filter(use=use, status=KeyStatus.STANDBY).exists():
         raise ValueError(f"no standby {use} key is vouched for yet: run the key ceremony first")
     OwnKey.objects.filter(use=use, status=KeyStatus.CURRENT).update(
-        status=KeyStatus.RETIRED, expired_at=now
+        status=KeyStatus.RETIRED, expired_at=now + ROTATION_OVERLAP_S
     )
     new = _promote_standby(use, now)
     assert new is not None

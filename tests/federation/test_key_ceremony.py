@@ -107,6 +107,26 @@ def test_rotation_uses_the_standby_partners_already_trust(db: Any) -> None:
     keys.rotate(KeyUse.REPORT)
 
 
+def test_a_release_signed_as_the_rotation_commits_still_verifies(db: Any) -> None:
+    """A publishing transaction that read the old report key just before a rotation committed
+    signs in the rotation's second (or a little after); partners judge the signature by the
+    manifest's `expired_at`, so the retired key must cover it (the fault suite lost such a
+    report as `expired`)."""
+    root_fp = session_root("us").public.fingerprint
+    old = OwnKey.objects.get(use=KeyUse.REPORT, status=KeyStatus.CURRENT)
+    rotated_at = int(time.time())
+    keys.rotate(KeyUse.REPORT)
+    run_ceremony()
+    view = served_view(root_fp)
+    assert old.kid in view.manifest.old_keys
+    for issued_at in (rotated_at, rotated_at + 1, rotated_at + 60):
+        assert view.key_for(old.kid, "report", issued_at).b64 == old.public_key
+    old.refresh_from_db()
+    assert old.expired_at is not None
+    with pytest.raises(ProtocolError, match="expired"):
+        view.key_for(old.kid, "report", old.expired_at)
+
+
 def test_revocation_destroys_the_key_file_only_after_commit(db: Any) -> None:
     row = OwnKey.objects.get(use=KeyUse.REQUEST, status=KeyStatus.CURRENT)
     path = keystore.key_dir() / f"{row.kid.replace(':', '_')}.pem"
