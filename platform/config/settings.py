@@ -407,6 +407,10 @@ FEDERATION_HTTP_TIMEOUT_S = env_int("FEDERATION_HTTP_TIMEOUT_S", 15, minimum=1)
 # long, doubling at each refusal up to the cap; a policy change on our side sends it at once.
 FEDERATION_HELD_RETRY_S = env_int("FEDERATION_HELD_RETRY_S", 3600, minimum=1)
 FEDERATION_HELD_RETRY_CAP_S = env_int("FEDERATION_HELD_RETRY_CAP_S", 86400, minimum=1)
+# Refused requests no partner signed, per client address: after this many in a window (opened
+# by the first), the partner API answers 429 before any other work until the window ends.
+FEDERATION_ANONYMOUS_LIMIT = env_int("FEDERATION_ANONYMOUS_LIMIT", 120, minimum=1)
+FEDERATION_ANONYMOUS_WINDOW_S = env_int("FEDERATION_ANONYMOUS_WINDOW_S", 60, minimum=1)
 
 # Operations: /metrics wants this bearer token (unset = /metrics answers 401 to everyone);
 # /readyz's limits. METRICS_TOKEN_FILE names a file holding the token (systemd credentials).
