@@ -11,6 +11,7 @@ from django.contrib import admin
 from core.adminsite import ReadOnlyAdmin
 
 from .models import (
+    AnonymousRefusal,
     Delivery,
     ManifestPush,
     OwnKey,
@@ -81,3 +82,9 @@ class ManifestPushAdmin(ReadOnlyAdmin[ManifestPush]):
 class RefusalAdmin(ReadOnlyAdmin[Refusal]):
     list_display = ("created_at", "partner", "code", "reason", "leak_suspected")
     list_filter = ("code", "partner", "leak_suspected")
+
+
+@admin.register(AnonymousRefusal)
+class AnonymousRefusalAdmin(ReadOnlyAdmin[AnonymousRefusal]):
+    list_display = ("last_seen", "remote_addr", "path", "code", "count", "hour")
+    list_filter = ("code", "path")

@@ -268,7 +268,9 @@ class InboundTransaction(models.Model):
 
 
 class Refusal(models.Model):
-    """What a partner sent that we refused, and why. Kept for the trust console."""
+    """What a partner sent that we refused, and why. Kept for the trust console. Requests no
+    partner signed are counted in `AnonymousRefusal` instead (rows from before that have an
+    empty partner)."""
 
     partner = models.CharField(max_length=8, blank=True, help_text="empty if unauthenticated")
     code = models.CharField(max_length=40)
@@ -286,6 +288,33 @@ class Refusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner or '?'}: {self.code}"
+
+
+class AnonymousRefusal(models.Model):
+    """Refused requests that no partner signed (unsigned, a key we cannot verify with, a
+    signature that does not verify: anyone can send those), counted per (code, path, client
+    address, hour) instead of a `Refusal` row each. A flood is one row an hour per address and
+    code, and never pushes a partner's own refusal off the trust console."""
+
+    code = models.CharField(max_length=40)
+    path = models.CharField(max_length=200)
+    remote_addr = models.CharField(max_length=64, blank=True)
+    hour = models.DateTimeField(help_text="the hour counted (its start)")
+    count = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=500, help_text="the latest reason given")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "path", "remote_addr", "hour"], name="one_anonymous_count_an_hour"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remote_addr or '?'}: {self.code} x{self.count}"
 
 
 class PartnerAuditHead(models.Model):

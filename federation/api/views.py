@@ -1,8 +1,11 @@
 """The partner-facing API. Only requests signed (RFC 9421) by an active partner's current
-request key get in; there is no session or token authentication here. Every refusal is a 4xx
-with a machine code and a reason, and is recorded. An unexpected fault is never a bare 500: it
-is logged, recorded as an ``internal_error`` refusal and answered 503 with the same JSON shape
-(a sender retries a 503 later)."""
+request key get in; there is no session or token authentication here, and nothing in a body is
+parsed before its signature verified. Every refusal is a 4xx with a machine code and a reason,
+and is recorded: a partner's in a `Refusal` row, one no partner signed in its anonymous count
+(`services.anonymous`), whose allowance per client address is checked before anything else
+(429 once used). An unexpected fault is never a bare 500: it is logged, recorded as an
+``internal_error`` refusal and answered 503 with the same JSON shape (a sender retries a 503
+later)."""
 
 from __future__ import annotations
 
@@ -23,9 +26,9 @@ from federation.noncestore import DatabaseNonceStore
 from federation.protocol.canonical import DEFAULT_LIMITS, canonical_bytes, strict_loads
 from federation.protocol.errors import ProtocolError
 from federation.protocol.httpsig import verify_request
-from federation.protocol.keys import NODE_RE, PublicKey
+from federation.protocol.keys import PublicKey
 from federation.selectors import manifest_views
-from federation.services import catchup, inbox, keys, partners
+from federation.services import anonymous, catchup, inbox, keys, partners
 
 log = logging.getLogger(__name__)
 _nonces = DatabaseNonceStore()
@@ -37,16 +40,33 @@ class Denied(Exception):
         self.status, self.code, self.reason, self.partner = status, code, reason, partner
 
 
-def _refuse(request: HttpRequest, denied: Denied, *, leak: bool = False) -> JsonResponse:
-    inbox.record_refusal(
-        denied.partner,
-        denied.code,
-        denied.reason,
-        leak=leak,
-        remote_addr=str(request.META.get("REMOTE_ADDR", "")),
-        path=request.path,
-    )
+def _refuse(request: HttpRequest, denied: Denied) -> JsonResponse:
+    address = str(request.META.get("REMOTE_ADDR", ""))
+    if denied.partner:
+        inbox.record_refusal(
+            denied.partner, denied.code, denied.reason, remote_addr=address, path=request.path
+        )
+    else:  # no partner signed it: counted, and against the address's allowance
+        anonymous.record(
+            denied.code,
+            denied.reason,
+            remote_addr=address,
+            path=request.path,
+            counts=denied.code != inbox.INTERNAL_ERROR,
+        )
     return JsonResponse({"code": denied.code, "reason": denied.reason}, status=denied.status)
+
+
+def _rate_limited(request: HttpRequest, wait: int) -> JsonResponse:
+    address = str(request.META.get("REMOTE_ADDR", ""))
+    reason = (
+        f"over {settings.FEDERATION_ANONYMOUS_LIMIT} refused unsigned or unverifiable requests "
+        f"from this address within {settings.FEDERATION_ANONYMOUS_WINDOW_S} s; retry in {wait} s"
+    )
+    anonymous.record_rate_limited(reason, remote_addr=address, path=request.path)
+    response = JsonResponse({"code": anonymous.RATE_LIMITED, "reason": reason}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _fault(request: HttpRequest, exc: Exception, partner: str) -> JsonResponse:
@@ -119,13 +139,18 @@ def _partner_view(
     def view(request: HttpRequest) -> HttpResponse:
         partner: Partner | None = None
         try:
+            # Before the body is read or anything verified: a flood costs a Redis round trip.
+            wait = anonymous.wait_seconds(str(request.META.get("REMOTE_ADDR", "")))
+            if wait is not None:
+                return _rate_limited(request, wait)
             body = _body(request)
             partner = authenticate(request, body)
             return handler(request, partner, body)
         except Denied as denied:
             return _refuse(request, denied)
         except inbox.Refused as refusal:
-            return _refuse(request, Denied(400, refusal.code, refusal.reason))
+            code = partner.code if partner else ""
+            return _refuse(request, Denied(400, refusal.code, refusal.reason, code))
         except Exception as exc:  # never a bare 500 to a partner
             return _fault(request, exc, partner.code if partner else "")
 
@@ -158,7 +183,12 @@ def _log(request: HttpRequest, partner: Partner, body: bytes) -> HttpResponse:
 
 
 def _notify(request: HttpRequest, partner: Partner, body: bytes) -> HttpResponse:
-    """POST /fed/v1/keys/notify: the caller published a new manifest (e.g. a revocation)."""
+    """POST /fed/v1/keys/notify: the caller published a new manifest (e.g. a revocation).
+
+    Verified like every partner request before its body is parsed. A partner that revokes its
+    request key signs with the standby its root already vouched for (in the manifest we hold);
+    one signed with a key we do not know yet makes us fetch the partner's manifest first, as
+    for the inbox (`_resolve_request_key`)."""
     try:
         manifest = partners.store_manifest(partner, _parse(body, partner))
     except ProtocolError as exc:
@@ -168,30 +198,7 @@ def _notify(request: HttpRequest, partner: Partner, body: bytes) -> HttpResponse
 
 inbox_view = csrf_exempt(require_http_methods(["POST"])(_partner_view(_inbox)))
 log_view = csrf_exempt(require_GET(_partner_view(_log)))
-
-
-@csrf_exempt
-@require_http_methods(["POST"])
-def notify_view(request: HttpRequest) -> HttpResponse:
-    # A revocation may replace the very request key the notice is signed with, so the pushed
-    # manifest (self-authenticating through the pinned root) is stored before the signature
-    # on the request is checked against it.
-    try:
-        body = _body(request)
-        claimed = str(request.headers.get("Signature-Input", "")).partition('keyid="')[2]
-        node = claimed.partition("/")[0]
-        partner = Partner.objects.filter(code=node).first() if NODE_RE.fullmatch(node) else None
-        if partner is None:
-            raise Denied(401, "unknown_partner", "not a partner of this node")
-        try:
-            partners.store_manifest(partner, _parse(body, partner))
-        except ProtocolError as exc:
-            raise Denied(400, exc.code, exc.reason, partner.code) from None
-        return _partner_view(_notify)(request)
-    except Denied as denied:
-        return _refuse(request, denied)
-    except Exception as exc:  # never a bare 500 to a partner
-        return _fault(request, exc, "")
+notify_view = csrf_exempt(require_http_methods(["POST"])(_partner_view(_notify)))
 
 
 @require_GET

@@ -21,7 +21,8 @@ Codes in use (stable: callers and partners may switch on them):
   ``bad_url``, ``wrong_authority``, ``not_yet_valid``, ``expired``, ``bad_signature``,
   ``replay``;
 * a receiver's own trouble: ``busy`` (stored concurrently), ``internal_error`` (an unexpected
-  fault, logged by the receiver);
+  fault, logged by the receiver), ``rate_limited`` (too many refused unsigned requests from the
+  sender's address: answered 429 with Retry-After);
 * entitlement: ``not_entitled`` (the origin's signed markings, or the receiver's accreditation,
   forbid it: the sender breached them), ``not_accepted_by_policy`` (the markings allow the
   receiver, its own policy for the sender does not accept it for now).
@@ -35,7 +36,9 @@ from __future__ import annotations
 
 from typing import Final
 
-RETRYABLE_CODES: Final = frozenset({"unknown_key", "not_yet_valid", "busy", "internal_error"})
+RETRYABLE_CODES: Final = frozenset(
+    {"unknown_key", "not_yet_valid", "busy", "internal_error", "rate_limited"}
+)
 
 NOT_ACCEPTED_BY_POLICY: Final = "not_accepted_by_policy"
 """A final answer for its transaction (it moves the receiver's cursor), but not for the copy:

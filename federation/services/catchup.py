@@ -18,19 +18,30 @@ MAX_PULL = 200
 
 def log_entries(partner: Partner, after: int, limit: int) -> dict[str, Any]:
     """Our log for `partner` after sequence `after`. Rows it is no longer entitled to are
-    listed as skipped, so its cursor can move past them without learning what they were."""
+    listed as skipped, so its cursor can move past them without learning what they were; so
+    are sequence numbers with no row left (delivered, superseded and deleted by retention,
+    `ops.retention`: seqs are dense and each row commits with its number)."""
     limit = max(1, min(limit, MAX_PULL))
-    rows = (
+    rows: list[Delivery | None] = list(
         Delivery.objects.filter(partner=partner, seq__gt=after)
         .select_related("envelope", "envelope__report")
         .order_by("seq")[:limit]
     )
+    if len(rows) < limit:
+        rows.append(None)  # the end of the log: what is missing before it was pruned too
     policy = policy_for(partner)
     me = this_node().code
     from .outbox import _wire_body
 
     entries: list[dict[str, Any]] = []
+    expected = after + 1
     for row in rows:
+        upto = partner.next_seq if row is None else row.seq
+        gap = range(expected, min(upto, expected + limit - len(entries)))
+        entries.extend({"seq": seq, "skipped": True} for seq in gap)
+        if row is None or len(entries) >= limit:
+            break
+        expected = row.seq + 1
         envelope = row.envelope
         release = release_of(envelope.origin, envelope.report.category, envelope.body["markings"])
         relayed_by = me if envelope.origin != me else None

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import pyotp
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from .models import ACCOUNT_WIDE, LoginThrottle, TOTPDevice
@@ -253,15 +253,18 @@ def locked_accounts(*, now: datetime | None = None) -> list[LoginThrottle]:
     )
 
 
-@transaction.atomic
-def prune_throttles(*, now: datetime | None = None) -> int:
-    """Delete the rows that no longer decide anything: no lock in force and no attempt within
-    the window (the next attempt would start a fresh count anyway). Returns how many."""
-    moment = now or timezone.now()
-    stale = LoginThrottle.objects.filter(
+def stale_throttles(moment: datetime) -> QuerySet[LoginThrottle]:
+    """The rows that no longer decide anything: no lock in force and no attempt within the
+    window (the next attempt would start a fresh count anyway)."""
+    return LoginThrottle.objects.filter(
         Q(locked_until__isnull=True) | Q(locked_until__lte=moment),
         Q(last_failure_at__isnull=True)
         | Q(last_failure_at__lte=moment - timedelta(seconds=WINDOW_SECONDS)),
     )
-    deleted, _ = stale.delete()
+
+
+@transaction.atomic
+def prune_throttles(*, now: datetime | None = None) -> int:
+    """Delete the rows that no longer decide anything (`stale_throttles`). Returns how many."""
+    deleted, _ = stale_throttles(now or timezone.now()).delete()
     return deleted

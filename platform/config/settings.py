@@ -375,6 +375,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "accounts.tasks.prune_sign_in_throttles",
         "schedule": 900.0,
     },
+    # Old refusals, transaction records and delivered rows (never the audit log), in chunks.
+    "ops-prune-retention": {"task": "ops.tasks.prune_retention", "schedule": 3600.0},
 }
 # Heartbeats to every queue prove to /readyz and /metrics that beat and each worker pool run.
 for _queue in ("default", "federation", "scoring", "manifests"):
@@ -407,6 +409,19 @@ FEDERATION_HTTP_TIMEOUT_S = env_int("FEDERATION_HTTP_TIMEOUT_S", 15, minimum=1)
 # long, doubling at each refusal up to the cap; a policy change on our side sends it at once.
 FEDERATION_HELD_RETRY_S = env_int("FEDERATION_HELD_RETRY_S", 3600, minimum=1)
 FEDERATION_HELD_RETRY_CAP_S = env_int("FEDERATION_HELD_RETRY_CAP_S", 86400, minimum=1)
+# Refused requests no partner signed, per client address: after this many in a window (opened
+# by the first), the partner API answers 429 before any other work until the window ends.
+FEDERATION_ANONYMOUS_LIMIT = env_int("FEDERATION_ANONYMOUS_LIMIT", 120, minimum=1)
+FEDERATION_ANONYMOUS_WINDOW_S = env_int("FEDERATION_ANONYMOUS_WINDOW_S", 60, minimum=1)
+
+# Retention (ops.retention, hourly): refusals (partners' rows and anonymous counts), inbound
+# transaction records and delivered outbox rows are deleted once older than these. A sender
+# retries one transaction for hours at most (FEDERATION_MAX_ATTEMPTS backoffs capped at
+# FEDERATION_BACKOFF_CAP_S: 2.5 h by default), so a day is the shortest window allowed. The
+# audit log is never pruned.
+RETENTION_REFUSALS_DAYS = env_int("RETENTION_REFUSALS_DAYS", 90, minimum=1)
+RETENTION_TRANSACTIONS_DAYS = env_int("RETENTION_TRANSACTIONS_DAYS", 30, minimum=1)
+RETENTION_DELIVERIES_DAYS = env_int("RETENTION_DELIVERIES_DAYS", 30, minimum=1)
 
 # Operations: /metrics wants this bearer token (unset = /metrics answers 401 to everyone);
 # /readyz's limits. METRICS_TOKEN_FILE names a file holding the token (systemd credentials).

@@ -51,6 +51,13 @@ def _node_families(health: NodeHealth) -> Iterator[GaugeMetricFamily]:
     )
     for code, n in sorted(health.refusals_by_code.items()):
         refusals.add_metric([code], n)
+    anonymous = _gauge(
+        "anonymous_refusals",
+        "Refused requests no partner signed, by code (counted per hour, kept until retention).",
+        ["code"],
+    )
+    for code, n in sorted(health.anonymous_refusals_by_code.items()):
+        anonymous.add_metric([code], n)
     manifest = _gauge(
         "manifest_expires_in_seconds", "Seconds until a key manifest expires.", ["node"]
     )
@@ -69,7 +76,7 @@ def _node_families(health: NodeHealth) -> Iterator[GaugeMetricFamily]:
     unscored.add_metric([], health.unscored_reports)
     lag = _gauge("scoring_lag_seconds", "How long the oldest unscored report has waited.")
     lag.add_metric([], health.oldest_unscored_age_s)
-    yield from (deliveries, refusals, manifest, beats, queues, unscored, lag)
+    yield from (deliveries, refusals, anonymous, manifest, beats, queues, unscored, lag)
 
 
 class NodeCollector(Collector):

@@ -10,10 +10,17 @@ from datetime import datetime
 import redis
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
-from federation.models import Delivery, DeliveryState, OwnManifest, PartnerManifest, Refusal
+from federation.models import (
+    AnonymousRefusal,
+    Delivery,
+    DeliveryState,
+    OwnManifest,
+    PartnerManifest,
+    Refusal,
+)
 
 from .models import Heartbeat
 from .tasks import QUEUES
@@ -32,6 +39,7 @@ class NodeHealth:
     outbox: dict[str, PartnerOutbox] = field(default_factory=dict)
     deliveries_by_state: dict[str, int] = field(default_factory=dict)
     refusals_by_code: dict[str, int] = field(default_factory=dict)
+    anonymous_refusals_by_code: dict[str, int] = field(default_factory=dict)
     own_manifest_expires_in_s: float | None = None
     partner_manifest_expires_in_s: dict[str, float] = field(default_factory=dict)
     heartbeat_age_s: dict[str, float] = field(default_factory=dict)
@@ -94,6 +102,8 @@ def node_health() -> NodeHealth:
         health.deliveries_by_state[row["state"]] = row["n"]
     for row in Refusal.objects.values("code").annotate(n=Count("id")):
         health.refusals_by_code[row["code"]] = row["n"]
+    for row in AnonymousRefusal.objects.values("code").annotate(n=Sum("count")):
+        health.anonymous_refusals_by_code[row["code"]] = row["n"]
     own = OwnManifest.objects.aggregate(v=Max("valid_until"))["v"]
     if own is not None:
         health.own_manifest_expires_in_s = own - time.time()

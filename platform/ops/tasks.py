@@ -19,3 +19,11 @@ def heartbeat(queue: str) -> None:
     host = socket.gethostname()
     services.beat(f"worker:{queue}", detail=host)
     services.beat("beat", detail=f"via {queue} on {host}")
+
+
+@shared_task(ignore_result=True)
+def prune_retention() -> dict[str, int]:
+    """Beat, hourly: delete what is past retention (`ops.retention`), in bounded chunks."""
+    from .retention import prune
+
+    return prune()

@@ -16,6 +16,7 @@ from core.markings import Classification, Marking
 from core.nodes import NODE_DIRECTORY
 from core.selectors import this_node
 from federation.models import (
+    AnonymousRefusal,
     Delivery,
     DeliveryState,
     Envelope,
@@ -234,7 +235,13 @@ def dead_letters(user: AnyUser, limit: int = 200) -> list[Delivery]:
 
 
 def recent_refusals(limit: int = 50) -> list[Refusal]:
-    return list(Refusal.objects.order_by("-created_at")[:limit])
+    """Partners' refusals only: however many anonymous requests arrive, they stay in sight."""
+    return list(Refusal.objects.exclude(partner="").order_by("-created_at")[:limit])
+
+
+def anonymous_refusals(limit: int = 50) -> list[AnonymousRefusal]:
+    """Requests no partner signed, counted per code, path, client address and hour."""
+    return list(AnonymousRefusal.objects.order_by("-last_seen")[:limit])
 
 
 @dataclass(frozen=True)

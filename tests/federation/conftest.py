@@ -1,6 +1,7 @@
 """Fixtures for the partner-facing API tests: fake partners registered on the node under test.
 
-Nothing here is autouse, so the plain-Python protocol tests below this folder are unaffected.
+Only the allowance reset is autouse, and only for database tests, so the plain-Python protocol
+tests below this folder are unaffected.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from federation.selectors import forget_cached_manifests
 
 from .http_partner import Answer, PartnerServer, partner_servers
-from .partners import FakePartner, register_partner
+from .partners import FakePartner, forget_anonymous_allowance, register_partner
 
 
 @pytest.fixture
@@ -23,6 +24,13 @@ def fresh_manifest_cache(db: Any) -> Any:
     forget_cached_manifests()
     yield
     forget_cached_manifests()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_anonymous_allowance(request: pytest.FixtureRequest) -> None:
+    """Database tests post from one address; each starts with its whole allowance."""
+    if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
+        forget_anonymous_allowance()
 
 
 @pytest.fixture

@@ -6,7 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from federation.models import Delivery, Envelope, InboundTransaction, Receipt, Refusal
+from django.db.models import Sum
+
+from federation.models import (
+    AnonymousRefusal,
+    Delivery,
+    Envelope,
+    InboundTransaction,
+    Receipt,
+    Refusal,
+)
 from federation.protocol.envelope import signed_digest
 from reports.models import Report, ReportVersion
 
@@ -20,6 +29,8 @@ class Counts:
     deliveries: int
     transactions: int
     refusals: int
+    anonymous: int
+    """Refused requests no partner signed (the sum of their counts, not rows)."""
 
 
 def counts() -> Counts:
@@ -31,14 +42,16 @@ def counts() -> Counts:
         deliveries=Delivery.objects.count(),
         transactions=InboundTransaction.objects.count(),
         refusals=Refusal.objects.count(),
+        anonymous=AnonymousRefusal.objects.aggregate(n=Sum("count"))["n"] or 0,
     )
 
 
 def assert_request_refused(
     response: Any, status: int, code: str, before: Counts, *, partner: str = ""
-) -> Refusal:
+) -> Refusal | AnonymousRefusal:
     """A request-level refusal: `status` with {"code", "reason"}, nothing stored or queued,
-    exactly one new Refusal row recording it."""
+    recorded once: a new Refusal row for `partner`, or (no partner signed it) one more in the
+    anonymous count for its code and path."""
     assert response.status_code == status, response.content
     body = response.json()
     assert set(body) == {"code", "reason"}, body
@@ -51,7 +64,13 @@ def assert_request_refused(
     assert after.receipts == before.receipts
     assert after.deliveries == before.deliveries
     assert after.transactions == before.transactions
-    assert after.refusals == before.refusals + 1
+    if not partner:
+        assert (after.refusals, after.anonymous) == (before.refusals, before.anonymous + 1)
+        counted = AnonymousRefusal.objects.order_by("-last_seen").first()
+        assert counted is not None
+        assert (counted.code, counted.path) == (code, response.wsgi_request.path)
+        return counted
+    assert (after.refusals, after.anonymous) == (before.refusals + 1, before.anonymous)
     refusal = Refusal.objects.order_by("-id").first()
     assert refusal is not None
     assert (refusal.code, refusal.partner) == (code, partner)

@@ -73,6 +73,8 @@ class FakePartner:
     manifest_version: int = 0
     old_keys: dict[str, OldKey] = field(default_factory=dict)
     revoked: dict[str, Revocation] = field(default_factory=dict)
+    standby: list[NodeKey] = field(default_factory=list)
+    """Keys the root vouches for ahead of use (listed as current), as a ceremony does."""
     row: Partner | None = None
 
     @property
@@ -95,7 +97,7 @@ class FakePartner:
             valid_until=now + 24 * 3600,
             keys=[
                 CurrentKey(key.public, self.keys_since)
-                for key in (self.root, self.report, self.request)
+                for key in (self.root, self.report, self.request, *self.standby)
             ],
             old_keys=self.old_keys.values(),
             revoked=self.revoked.values(),
@@ -354,6 +356,18 @@ def post_raw(
 ) -> Any:
     """Post exactly `body` with `headers` (no re-encoding by the test client)."""
     return client.generic("POST", path, body, content_type=content_type, headers=dict(headers))
+
+
+def forget_anonymous_allowance() -> None:
+    """Every test client calls from 127.0.0.1: drop what earlier tests' refused anonymous
+    requests used of that address's allowance (`federation.services.anonymous`)."""
+    from federation.noncestore import _redis
+
+    client = _redis()
+    prefix = f"node-{settings.NODE_CODE}:fed:"
+    keys = [*client.scan_iter(f"{prefix}anon:*"), *client.scan_iter(f"{prefix}once:anon-*")]
+    if keys:
+        client.delete(*keys)
 
 
 def results_of(response: Any) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from federation.models import Refusal, RequestNonce
+from federation.models import AnonymousRefusal, RequestNonce
 from federation.noncestore import DatabaseNonceStore, _redis, prune_expired_nonces
 from federation.protocol.canonical import canonical_bytes
 from federation.tasks import prune_nonces
@@ -40,8 +40,8 @@ def test_a_captured_request_stays_refused_after_the_broker_redis_is_flushed(
     replayed = post_raw(client, raw, captured)
 
     assert (replayed.status_code, replayed.json()["code"]) == (401, "replay")
-    assert counts() == replace(stored, refusals=stored.refusals + 1)  # recorded, nothing stored
-    assert Refusal.objects.get().code == "replay"
+    assert counts() == replace(stored, anonymous=stored.anonymous + 1)  # counted, nothing stored
+    assert AnonymousRefusal.objects.get().code == "replay"
 
 
 def test_a_nonce_is_claimed_once_per_keyid_until_it_expires() -> None:

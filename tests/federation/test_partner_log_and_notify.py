@@ -3,6 +3,7 @@ notice (POST /fed/v1/keys/notify), signed like the inbox."""
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,18 @@ from django.conf import settings as django_settings
 from django.test import Client
 from pytest_django.fixtures import Settings
 
+from federation.api import views
 from federation.models import KeyStatus, KeyUse, OwnKey, PartnerManifest
+from federation.noncestore import _redis
 from federation.protocol.canonical import canonical_bytes
 from federation.protocol.envelope import verify_envelope
+from federation.protocol.keys import generate
 from federation.protocol.manifest import ManifestView, report_key_resolver, verify_manifest
 from federation.services.keys import latest_manifest
 
 from .expect import assert_request_refused, counts
-from .partners import JSON, FakePartner, batch, results_of
+from .http_partner import point_at
+from .partners import JSON, FakePartner, batch, new_partner, post_raw, results_of
 
 pytestmark = pytest.mark.django_db
 LOG = "/fed/v1/log"
@@ -102,17 +107,117 @@ def test_unsigned_log_request(client: Client, onward: FakePartner) -> None:
 
 
 def test_a_revocation_notice_takes_effect_at_once(client: Client, uk: FakePartner) -> None:
+    standby = generate("uk", "request")
+    uk.standby.append(standby)  # a ceremony vouched for it ahead of use; we hold that manifest
+    uk.publish()
     compromised = uk.request
     uk.revoke(compromised)
+    uk.request = uk.standby.pop()  # the standby takes over, as `federation_keys revoke` does
     manifest = canonical_bytes(uk.manifest())  # not stored here: the notice brings it
 
-    # Signed with the replacement key, which only the pushed manifest itself introduces.
     response = uk.post(client, manifest, path=NOTIFY)
 
     assert response.status_code == 200, response.content
-    assert response.json() == {"node": "uk", "version": 2}
-    assert PartnerManifest.objects.get(partner__code="uk").version == 2
+    assert response.json() == {"node": "uk", "version": 3}
+    assert PartnerManifest.objects.get(partner__code="uk").version == 3
     body = canonical_bytes(batch(uk.report_envelope()))
     before = counts()
     refused = uk.post(client, body, key=compromised)
     assert_request_refused(refused, 401, "revoked_key", before)
+
+
+def test_a_notice_signed_with_a_key_we_do_not_know_yet_fetches_the_manifest_first(
+    client: Client, uk: FakePartner, partner_server: Any
+) -> None:
+    uk.revoke(uk.request)  # no standby: the replacement is only in the new manifest
+    published = uk.manifest()
+    server = partner_server(lambda method, path, body: (200, published))
+    point_at(uk, server.url)
+    _redis().delete(f"node-{django_settings.NODE_CODE}:fed:once:refresh:uk")
+
+    response = uk.post(client, canonical_bytes(published), path=NOTIFY)
+
+    assert response.status_code == 200, response.content
+    assert [(method, path) for method, path, _ in server.requests] == [
+        ("GET", "/.well-known/fed-keys")
+    ]
+    assert PartnerManifest.objects.get(partner__code="uk").version == 2
+
+
+def _unsigned(uk: FakePartner, body: bytes) -> dict[str, str]:
+    return {}
+
+
+def _altered(uk: FakePartner, body: bytes) -> dict[str, str]:
+    headers = uk.sign_request(body, url=f"{django_settings.NODE_PUBLIC_URL}{NOTIFY}")
+    raw = bytearray(base64.b64decode(headers["Signature"].split(":")[1]))
+    raw[0] ^= 1
+    return {**headers, "Signature": f"fed=:{base64.b64encode(bytes(raw)).decode()}:"}
+
+
+def _unpublished_key(uk: FakePartner, body: bytes) -> dict[str, str]:
+    url = f"{django_settings.NODE_PUBLIC_URL}{NOTIFY}"
+    return uk.sign_request(body, url=url, key=generate("uk", "request"))
+
+
+def _stranger(uk: FakePartner, body: bytes) -> dict[str, str]:
+    return new_partner("eu").sign_request(body, url=f"{django_settings.NODE_PUBLIC_URL}{NOTIFY}")
+
+
+@pytest.mark.parametrize(
+    ("sign", "code"),
+    [
+        pytest.param(_unsigned, "missing_header", id="unsigned"),
+        pytest.param(_altered, "bad_signature", id="signature-altered"),
+        pytest.param(_unpublished_key, "unknown_key", id="key-never-published"),
+        pytest.param(_stranger, "unknown_partner", id="not-a-partner"),
+    ],
+)
+def test_an_unverified_notice_changes_no_manifest(
+    client: Client, uk: FakePartner, sign: Any, code: str
+) -> None:
+    uk.revoke(uk.report)
+    manifest = canonical_bytes(uk.manifest())  # genuine, root-signed: it would be stored
+    before = counts()
+
+    response = post_raw(client, manifest, sign(uk, manifest), path=NOTIFY)
+
+    assert_request_refused(response, 401, code, before)
+    stored = PartnerManifest.objects.get(partner__code="uk")
+    assert (stored.version, stored.body["revoked"]) == (1, {})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"node": "uk", "node": "us"}', id="duplicate-keys"),
+        pytest.param(b"[" * 100_000, id="deep-nesting"),
+        pytest.param(b'{"version": 1e400}', id="float"),
+        pytest.param(b"\xff\xfe", id="not-utf8"),
+    ],
+)
+def test_a_hostile_notice_body_is_not_parsed_before_the_signature_verifies(
+    client: Client, uk: FakePartner, monkeypatch: Any, body: bytes
+) -> None:
+    parsed: list[bytes] = []
+    real = views.strict_loads
+
+    def spy(raw: bytes, limits: Any) -> Any:
+        parsed.append(raw)
+        return real(raw, limits)
+
+    monkeypatch.setattr(views, "strict_loads", spy)
+    before = counts()
+
+    unsigned = post_raw(client, body, {}, path=NOTIFY)
+    forged = post_raw(client, body, _altered(uk, body), path=NOTIFY)
+
+    assert (unsigned.status_code, unsigned.json()["code"]) == (401, "missing_header")
+    assert (forged.status_code, forged.json()["code"]) == (401, "bad_signature")
+    assert parsed == []
+    assert counts().anonymous == before.anonymous + 2
+    # Signed by uk, the same body reaches the strict parser, and is refused there.
+    signed = uk.post(client, body, path=NOTIFY)
+    assert signed.status_code in (400, 413), signed.content
+    assert parsed == [body]
+    assert PartnerManifest.objects.get(partner__code="uk").version == 1

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from federation.models import Delivery, DeliveryState, Refusal
+from federation.models import AnonymousRefusal, Delivery, DeliveryState, Refusal
 from ops import services
 from ops.models import Heartbeat
 from tests.conftest import chip_report
@@ -65,11 +65,22 @@ def test_metrics_show_outbox_dead_letters_refusals_and_latency(
     )
     Delivery.objects.filter(partner__code="uk", seq=1).update(state=DeliveryState.DEAD)
     Refusal.objects.create(partner="ca", code="not_entitled", reason="Invented refusal")
+    for hour in (1, 2):  # counted per hour: the gauge adds the counts up
+        AnonymousRefusal.objects.create(
+            code="missing_header",
+            path="/fed/v1/inbox",
+            hour=timezone.now() - timedelta(hours=hour),
+            count=7,
+            reason="header signature-input is required",
+            first_seen=timezone.now(),
+            last_seen=timezone.now(),
+        )
     text = _scrape(Client())
     assert _sample(text, "exchange_outbox_pending", '{partner="uk"}') == 2
     assert _sample(text, "exchange_dead_letters", '{partner="uk"}') == 1
     assert _sample(text, "exchange_outbox_oldest_age_seconds", '{partner="uk"}') >= 89
     assert _sample(text, "exchange_refusal_rows", '{code="not_entitled"}') == 1
+    assert _sample(text, "exchange_anonymous_refusals", '{code="missing_header"}') == 14
     assert _sample(text, "exchange_manifest_expires_in_seconds", '{node="uk"}') > 0
     assert _sample(text, "exchange_unscored_reports") >= 0
     # the three API calls above were timed

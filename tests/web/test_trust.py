@@ -341,6 +341,40 @@ def test_health_shows_queues_dead_letters_and_refusals(admins: Any, flowing: Any
     assert "federation.replay" in actions()
 
 
+def test_anonymous_requests_never_push_a_partner_s_refusal_off_the_health_page(
+    admins: Any, client: Any
+) -> None:
+    from federation.models import AnonymousRefusal
+    from federation.selectors import forget_cached_manifests
+    from tests.federation.partners import batch, forget_anonymous_allowance, register_partner
+
+    forget_cached_manifests()
+    forget_anonymous_allowance()
+    uk = register_partner("uk")
+    leaked = uk.report_envelope(rel_to=["uk"])  # REL TO does not name us: not_entitled
+    assert uk.post(client, batch(leaked)).json()["results"][0]["code"] == "not_entitled"
+    stranger = new_partner("eu")
+    for n in range(90):  # more than the 50 refusals the page lists
+        path = "/fed/v1/inbox" if n % 2 else "/fed/v1/keys/notify"
+        if n % 3:
+            answer = client.post(path, b"{}", content_type="application/json")
+        else:
+            answer = stranger.post(client, b"{}", path=path)
+        assert answer.status_code == 401
+
+    page = html(signed_in(admins[0]).get("/trust/health/"))
+
+    assert page.count('data-refusal="not_entitled"') == 1
+    assert page.count("<tr data-refusal=") == 1  # only partners' refusals in that table
+    rows = AnonymousRefusal.objects.all()
+    assert len({(row.code, row.path) for row in rows}) == 4
+    assert len(rows) <= 8  # a row per (code, path) from one address an hour (two, at most)
+    assert sum(row.count for row in rows) == 90
+    assert page.count("<tr data-anonymous=") == len(rows)
+    assert f"<td>{max(row.count for row in rows)}</td>" in page
+    assert Refusal.objects.count() == 1
+
+
 def test_health_shows_a_manifest_push_a_partner_has_not_acknowledged(
     admins: Any, flowing: Any
 ) -> None:

@@ -4,9 +4,16 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db.models import Count
+from django.db.models import Count, Sum
 
-from federation.models import Delivery, ManifestPush, Partner, PartnerManifest, Refusal
+from federation.models import (
+    AnonymousRefusal,
+    Delivery,
+    ManifestPush,
+    Partner,
+    PartnerManifest,
+    Refusal,
+)
 from federation.services.audit_anchor import anchoring_status
 from reports.models import ReportVersion
 
@@ -31,6 +38,11 @@ class Command(BaseCommand):
         refusals: dict[str, dict[str, int]] = {}
         for row in Refusal.objects.values("partner", "code").annotate(n=Count("id")):
             refusals.setdefault(row["partner"], {})[row["code"]] = row["n"]
+        anonymous = dict(
+            AnonymousRefusal.objects.values_list("code")
+            .annotate(n=Sum("count"))
+            .values_list("code", "n")
+        )
         manifests = {
             m.partner.code: {"version": m.version, "revoked": sorted(m.body.get("revoked", {}))}
             for m in PartnerManifest.objects.select_related("partner")
@@ -59,6 +71,7 @@ class Command(BaseCommand):
             "outbox": outbox,
             "manifest_pushes": pushes,
             "refusals": refusals,
+            "anonymous_refusals": anonymous,
             "manifests": manifests,
             "partners": partners,
             "audit_anchors": anchoring_status(),

@@ -360,6 +360,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
             "health": selectors.partner_health(request.user),
             "dead_letters": letters,
             "refusals": selectors.recent_refusals(),
+            "anonymous_refusals": selectors.anonymous_refusals(),
             "banner": page_banner(
                 [*selectors.queued_levels(request.user)]
                 + [d.envelope.report.classification for d in letters]
