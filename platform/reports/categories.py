@@ -71,6 +71,8 @@ class Detail:
             raise ValueError(f"{self.name}: a GROUP field, and only one, names its group")
         if (self.kind is Kind.CHOICE) != bool(self.choices):
             raise ValueError(f"{self.name}: a CHOICE field, and only one, has choices")
+        if self.check is not None and (self.many or self.group is not None):
+            raise ValueError(f"{self.name}: a further rule checks one value, not a list or group")
 
     @property
     def values(self) -> tuple[str, ...]:

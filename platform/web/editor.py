@@ -19,7 +19,8 @@ from django.http import QueryDict
 from core.errors import flatten_errors
 from core.markings import Classification, Marking, MarkingError, build_marking
 from core.nodes import NODE_DIRECTORY
-from reports.details import INTERMEDIARY_ROLES, RED_FLAGS, validate_details
+from reports.categories import INTERMEDIARY_ROLE_CHOICES, RED_FLAG_CHOICES
+from reports.details import validate_details
 from reports.models import (
     CREDIBILITY_CHOICES,
     TLP_CHOICES,
@@ -596,7 +597,7 @@ def _red_flags(raw: Raw) -> Field:
         "Red flags",
         widget="checkboxes",
         wide=True,
-        choices=[(flag, RED_FLAG_LABELS.get(flag, flag)) for flag in RED_FLAGS],
+        choices=[(flag, RED_FLAG_LABELS.get(flag, flag)) for flag, _ in RED_FLAG_CHOICES],
         selected=list(raw["details"].get("red_flags") or []),
     )
 
@@ -641,7 +642,10 @@ def _details_sections(raw: Raw) -> list[Section]:
                             row.get("role", ""),
                             widget="select",
                             choices=[("", "Choose…")]
-                            + [(r, INTERMEDIARY_ROLE_LABELS.get(r, r)) for r in INTERMEDIARY_ROLES],
+                            + [
+                                (r, INTERMEDIARY_ROLE_LABELS.get(r, r))
+                                for r, _ in INTERMEDIARY_ROLE_CHOICES
+                            ],
                         ),
                         Field(
                             f"{prefix}.country",

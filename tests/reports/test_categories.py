@@ -10,8 +10,9 @@ import pytest
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from core.errors import flatten_errors
 from reports.categories import CATEGORIES, CategoryDetails, Detail, Kind
-from reports.details import DETAILS_BY_CATEGORY
+from reports.details import DETAILS_BY_CATEGORY, validate_details
 from reports.models import Category
 
 
@@ -77,3 +78,24 @@ def test_the_api_takes_what_the_description_lists(spec: CategoryDetails) -> None
     assert {f"details.{name}" for name in root.fields} == {
         path for path in listed if path.count(".") == 1
     }
+
+
+def test_a_further_rule_runs_once_the_fields_own_checks_pass() -> None:
+    """Training compute too long is refused for its length alone, as before the description."""
+    details = {"organisation": {"name": "Invented Lab"}, "capability": "Invented"}
+    with pytest.raises(serializers.ValidationError) as long:
+        validate_details("military_ai", details | {"training_compute_flop": "9" * 41})
+    assert flatten_errors(long.value.detail) == {
+        "details.training_compute_flop": ["Ensure this field has no more than 40 characters."]
+    }
+    with pytest.raises(serializers.ValidationError) as lots:
+        validate_details("model_weights", {"training_compute_flop": "lots"})
+    assert flatten_errors(lots.value.detail) == {
+        "details.training_compute_flop": ["expected a decimal number such as 3.2e25 (as text)"]
+    }
+    assert (
+        validate_details("military_ai", details | {"training_compute_flop": " 3.2e25 "})[
+            "training_compute_flop"
+        ]
+        == "3.2e25"
+    )
