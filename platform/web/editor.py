@@ -1,6 +1,9 @@
 """The report editor's form: what the analyst typed (kept as text, so nothing is lost on an
 error), the fields to render per category, and the conversion to `reports.services.ReportContent`.
 
+The details part of all three is walked from the category's description
+(`reports.categories`), the one the API's details schema is built from too.
+
 Every input is named by its dotted path in the report ("details.items.0.quantity"), the same
 path the services use in their `ValidationError`s, so each error lands next to its field.
 """
@@ -19,7 +22,7 @@ from django.http import QueryDict
 from core.errors import flatten_errors
 from core.markings import Classification, Marking, MarkingError, build_marking
 from core.nodes import NODE_DIRECTORY
-from reports.categories import INTERMEDIARY_ROLE_CHOICES, RED_FLAG_CHOICES
+from reports.categories import CATEGORIES, CategoryDetails, Detail, Kind
 from reports.details import validate_details
 from reports.models import (
     CREDIBILITY_CHOICES,
@@ -32,33 +35,10 @@ from reports.models import (
 from reports.services import EntityInput, ReportContent
 
 from .countries import UnknownCountry, parse_country
-from .labels import INTERMEDIARY_ROLE_LABELS, RED_FLAG_LABELS
 
 Raw = dict[str, Any]
 Errors = dict[str, list[str]]
 
-PARTY_FIELDS = ("name", "address", "country")
-REPEATS: dict[str, dict[str, tuple[str, ...]]] = {
-    "chip_diversion": {
-        "details.items": ("model", "quantity", "serials"),
-        "details.intermediaries": ("name", "role", "country", "address"),
-    },
-    "military_ai": {"details.chips_used": ("model", "quantity")},
-    "cloud_compute": {"details.chips": ("model", "quantity")},
-}
-PARTIES: dict[str, tuple[str, ...]] = {
-    "chip_diversion": ("consignee", "declared_end_user", "suspected_end_user"),
-    "military_ai": ("organisation",),
-    "cloud_compute": ("provider", "customer"),
-}
-REQUIRED_PARTIES = {"organisation": {"military_ai"}, "provider": {"cloud_compute"}}
-REQUIRED_PARTIES["customer"] = {"cloud_compute"}
-SCALARS: dict[str, tuple[str, ...]] = {
-    "chip_diversion": ("route", "value_usd", "eccn", "shipment_ref"),
-    "military_ai": ("capability", "training_compute_flop"),
-    "cloud_compute": ("gpu_hours",),
-}
-GENERIC_CATEGORIES = {"model_weights", "ai_incident", "other"}
 ENTITY_FIELDS = ("kind", "name", "role", "country")
 PARTY_LABELS = {
     "consignee": "Consignee",
@@ -71,6 +51,7 @@ PARTY_LABELS = {
 _INDEXED = re.compile(r"^(?P<base>.+)\.(?P<index>\d+)\.(?P<leaf>[a-z_]+)$")
 _STOP_SEPARATOR = re.compile(r"\s*(?:[,;>→/]|->|–|—)\s*")
 _SEPARATORS = re.compile(r"(?<=\d)[,\s\u00a0\u202f'_](?=\d{3})")
+_LIST_SEPARATOR = re.compile(r"[\s,;]+")
 
 
 def node_name(code: str) -> str:
@@ -78,9 +59,17 @@ def node_name(code: str) -> str:
     return known.name if known else code.upper()
 
 
-def details_category(category: str) -> str:
-    """The details schema a category uses (several share the generic one)."""
-    return "generic" if category in GENERIC_CATEGORIES else category
+def description(category: str) -> CategoryDetails:
+    """The details description of a category (raw state holds a known one)."""
+    return CATEGORIES[category]
+
+
+def _repeated(category: str, base: str) -> Detail | None:
+    """The repeated group a form name such as "details.items" stands for, if any."""
+    for detail in description(category).fields:
+        if detail.group is not None and detail.many and base == f"details.{detail.name}":
+            return detail
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,11 +77,26 @@ def details_category(category: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def empty_raw(origin: str) -> Raw:
+def _blank(detail: Detail) -> Any:
+    """The raw state of a field nothing was typed into."""
+    if detail.many and (detail.group is not None or detail.kind is Kind.CHOICE):
+        return []
+    if detail.group is not None:
+        return {leaf.name: _blank(leaf) for leaf in detail.group.fields}
+    return ""
+
+
+def blank_details(category: str) -> Raw:
+    return {detail.name: _blank(detail) for detail in description(category).fields}
+
+
+def empty_raw(origin: str, category: str | None = None) -> Raw:
+    """A new report's form (of a chip diversion unless `category` says otherwise)."""
+    category = category or Category.CHIP_DIVERSION.value
     return {
         "title": "",
         "summary": "",
-        "category": Category.CHIP_DIVERSION.value,
+        "category": category,
         "classification": Classification.OFFICIAL.name,
         "rel_to": [origin],
         "orcon": False,
@@ -103,7 +107,7 @@ def empty_raw(origin: str) -> Raw:
         "event_end": "",
         "change_note": "",
         "entities": [],
-        "details": {},
+        "details": blank_details(category),
     }
 
 
@@ -126,6 +130,20 @@ def _rows(data: QueryDict, base: str, leaves: Iterable[str]) -> list[dict[str, s
     return rows
 
 
+def _posted(data: QueryDict, detail: Detail, path: str) -> Any:
+    """What was typed into the inputs of one field (a repeated group's rows each typed into
+    one text box a field)."""
+    if detail.group is not None and detail.many:
+        return _rows(data, path, [leaf.name for leaf in detail.group.fields])
+    if detail.group is not None:
+        return {
+            leaf.name: _posted(data, leaf, f"{path}.{leaf.name}") for leaf in detail.group.fields
+        }
+    if detail.kind is Kind.CHOICE and detail.many:
+        return [value for value in data.getlist(path) if value]
+    return data.get(path, "").strip()
+
+
 def raw_from_post(data: QueryDict, origin: str) -> Raw:
     raw = empty_raw(origin)
     for name in (
@@ -146,50 +164,35 @@ def raw_from_post(data: QueryDict, origin: str) -> Raw:
     raw["rel_to"] = [token.strip().lower() for token in data.getlist("rel_to") if token.strip()]
     raw["orcon"] = data.get("orcon") in ("on", "true", "1")
     raw["entities"] = _rows(data, "entities", ENTITY_FIELDS)
-    kind = details_category(raw["category"])
-    details: Raw = {}
-    for party in PARTIES.get(kind, ("organisation",) if kind == "generic" else ()):
-        details[party] = {
-            leaf: data.get(f"details.{party}.{leaf}", "").strip() for leaf in PARTY_FIELDS
-        }
-    for base, leaves in REPEATS.get(kind, {}).items():
-        details[base.split(".", 1)[1]] = _rows(data, base, leaves)
-    for name in SCALARS.get(kind, ()):
-        details[name] = data.get(f"details.{name}", "").strip()
-    if kind == "generic":
-        details["description"] = data.get("details.description", "").strip()
-    details["red_flags"] = [flag for flag in data.getlist("details.red_flags") if flag]
-    raw["details"] = details
+    raw["details"] = {
+        detail.name: _posted(data, detail, f"details.{detail.name}")
+        for detail in description(raw["category"]).fields
+    }
     return raw
+
+
+def _as_typed(detail: Detail, value: Any) -> Any:
+    """A stored value as the analyst would type it: lists of text joined with commas."""
+    if detail.group is not None and detail.many:
+        return [_group_as_typed(detail, item) for item in value or []]
+    if detail.group is not None:
+        return _group_as_typed(detail, value)
+    if detail.kind is Kind.CHOICE and detail.many:
+        return list(value or [])
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else str(value)
+
+
+def _group_as_typed(detail: Detail, value: Any) -> dict[str, Any]:
+    assert detail.group is not None
+    given = value if isinstance(value, Mapping) else {}
+    return {leaf.name: _as_typed(leaf, given.get(leaf.name)) for leaf in detail.group.fields}
 
 
 def raw_from_content(content: ReportContent) -> Raw:
     """Pre-fill the editor from a stored version."""
     details = content.details
-    kind = details_category(content.category)
-    out: Raw = {}
-    for party in PARTIES.get(kind, ("organisation",) if kind == "generic" else ()):
-        value = details.get(party) or {}
-        out[party] = {leaf: str(value.get(leaf) or "") for leaf in PARTY_FIELDS}
-    for base, leaves in REPEATS.get(kind, {}).items():
-        key = base.split(".", 1)[1]
-        rows = []
-        for item in details.get(key) or []:
-            row = {}
-            for leaf in leaves:
-                value = item.get(leaf)
-                row[leaf] = ", ".join(value) if isinstance(value, list) else str(value or "")
-            rows.append(row)
-        out[key] = rows
-    for name in SCALARS.get(kind, ()):
-        value = details.get(name)
-        if isinstance(value, list):
-            out[name] = ", ".join(value)
-        else:
-            out[name] = "" if value is None else str(value)
-    if kind == "generic":
-        out["description"] = str(details.get("description") or "")
-    out["red_flags"] = list(details.get("red_flags") or [])
     return {
         "title": content.title,
         "summary": content.summary,
@@ -207,19 +210,26 @@ def raw_from_content(content: ReportContent) -> Raw:
             {"kind": e.kind, "name": e.name, "role": e.role, "country": e.country}
             for e in content.entities
         ],
-        "details": out,
+        "details": {
+            detail.name: _as_typed(detail, details.get(detail.name))
+            for detail in description(content.category).fields
+        },
     }
 
 
 def add_row(raw: Raw, base: str) -> None:
     """The "add another" buttons: one more blank row in a repeated group."""
-    kind = details_category(raw["category"])
     if base == "entities":
         raw["entities"].append(dict.fromkeys(ENTITY_FIELDS, ""))
         return
-    leaves = REPEATS.get(kind, {}).get(base)
-    if leaves is not None:
-        raw["details"].setdefault(base.split(".", 1)[1], []).append(dict.fromkeys(leaves, ""))
+    detail = _repeated(raw["category"], base)
+    if detail is not None:
+        raw["details"].setdefault(detail.name, []).append(_blank_row(detail))
+
+
+def _blank_row(detail: Detail) -> dict[str, str]:
+    assert detail.group is not None
+    return {leaf.name: "" for leaf in detail.group.fields}
 
 
 def remove_row(raw: Raw, base: str, index: int) -> None:
@@ -231,6 +241,8 @@ def remove_row(raw: Raw, base: str, index: int) -> None:
 # --------------------------------------------------------------------------------------------
 # Raw state to ReportContent, collecting every error by dotted path
 # --------------------------------------------------------------------------------------------
+
+_ABSENT: Any = object()  # a field left out of the details (nothing typed, not required)
 
 
 def _split_route(text: str) -> list[str]:
@@ -257,84 +269,65 @@ def _number(text: str) -> str:
     return cleaned if cleaned.isdigit() else text.strip()
 
 
-def _party(
-    value: Mapping[str, str], required: bool, path: str, errors: Errors
-) -> dict[str, Any] | None:
-    if not required and not any(value.get(leaf) for leaf in PARTY_FIELDS):
-        return None
-    party: dict[str, Any] = {"name": value.get("name", "")}
-    if value.get("address"):
-        party["address"] = value["address"]
-    if value.get("country"):
-        code = _country(value["country"], f"{path}.country", errors)
-        if code:
-            party["country"] = code
-    return party
+def _value(detail: Detail, text: str, path: str, errors: Errors) -> Any:
+    """One typed value as the details schema takes it. Numbers stay text (separators taken
+    out): the schema parses them and names the field when one is not a number."""
+    if detail.kind is Kind.INTEGER:
+        return _number(text)
+    if detail.kind is Kind.COUNTRY:
+        return _country(text, path, errors) or _ABSENT
+    return text
+
+
+def _list(detail: Detail, typed: Any, path: str, errors: Errors) -> list[Any]:
+    if detail.group is not None:
+        return [_group(detail, row, f"{path}.{i}", errors) for i, row in enumerate(typed or [])]
+    if detail.kind is Kind.CHOICE:
+        return list(typed or [])
+    text = typed or ""
+    items = _split_route(text) if detail.kind is Kind.COUNTRY else _LIST_SEPARATOR.split(text)
+    values = []
+    for index, item in enumerate(i for i in items if i):
+        value = _value(detail, item, f"{path}.{index}", errors)
+        # An unknown country keeps its place, so the stops after it keep their numbers.
+        values.append(item.upper() if value is _ABSENT else value)
+    return values
+
+
+def _group(detail: Detail, typed: Any, path: str, errors: Errors) -> dict[str, Any]:
+    assert detail.group is not None
+    return _fields(detail.group.fields, typed or {}, path, errors)
+
+
+def _converted(detail: Detail, typed: Any, path: str, errors: Errors) -> Any:
+    if detail.many:
+        return _list(detail, typed, path, errors)
+    if detail.group is not None:
+        if not detail.required and not any((typed or {}).values()):
+            return _ABSENT
+        return _group(detail, typed, path, errors)
+    if not typed:
+        # left blank: a required field goes to the schema, which says so at its path
+        return "" if detail.required else _ABSENT
+    return _value(detail, typed, path, errors)
+
+
+def _fields(
+    fields: Iterable[Detail], source: Mapping[str, Any], prefix: str, errors: Errors
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for detail in fields:
+        value = _converted(detail, source.get(detail.name), f"{prefix}.{detail.name}", errors)
+        if value is not _ABSENT:
+            out[detail.name] = value
+    return out
 
 
 def details_from_raw(raw: Raw, errors: Errors | None = None) -> dict[str, Any]:
-    """The details object the services validate. Numbers stay text here (separators taken
-    out): the details schema parses them and names the field when one is not a number.
-    Countries are read from names or codes; one that names no country goes to `errors`."""
+    """The details object the services validate, by the category's description. Countries are
+    read from names or codes; one that names no country goes to `errors`."""
     errors = {} if errors is None else errors
-    category = raw["category"]
-    kind = details_category(category)
-    source: Raw = raw["details"]
-    details: dict[str, Any] = {}
-    for party in PARTIES.get(kind, ("organisation",) if kind == "generic" else ()):
-        built = _party(
-            source.get(party) or {},
-            category in REQUIRED_PARTIES.get(party, set()),
-            f"details.{party}",
-            errors,
-        )
-        if built is not None:
-            details[party] = built
-    if kind == "chip_diversion":
-        details["items"] = [
-            {
-                "model": row["model"],
-                "quantity": _number(row["quantity"]),
-                "serials": [s for s in re.split(r"[\s,;]+", row["serials"]) if s],
-            }
-            for row in source.get("items") or []
-        ]
-        intermediaries = []
-        for index, row in enumerate(source.get("intermediaries") or []):
-            built = _party(row, True, f"details.intermediaries.{index}", errors) or {}
-            built["role"] = row.get("role") or "other"
-            intermediaries.append(built)
-        details["intermediaries"] = intermediaries
-        route = _split_route(source.get("route", ""))
-        details["route"] = [
-            _country(stop, f"details.route.{index}", errors) or stop.upper()
-            for index, stop in enumerate(route)
-        ]
-        if source.get("value_usd"):
-            details["value_usd"] = _number(source["value_usd"])
-        for name in ("eccn", "shipment_ref"):
-            if source.get(name):
-                details[name] = source[name]
-    elif kind in ("military_ai", "cloud_compute"):
-        key = "chips_used" if kind == "military_ai" else "chips"
-        chips = []
-        for row in source.get(key) or []:
-            chip: dict[str, Any] = {"model": row["model"]}
-            if row.get("quantity"):
-                chip["quantity"] = _number(row["quantity"])
-            chips.append(chip)
-        details[key] = chips
-        if kind == "military_ai":
-            details["capability"] = source.get("capability", "")
-            if source.get("training_compute_flop"):
-                details["training_compute_flop"] = source["training_compute_flop"]
-        elif source.get("gpu_hours"):
-            details["gpu_hours"] = _number(source["gpu_hours"])
-    else:
-        if source.get("description"):
-            details["description"] = source["description"]
-    details["red_flags"] = list(source.get("red_flags") or [])
-    return details
+    return _fields(description(raw["category"]).fields, raw["details"], "details", errors)
 
 
 def _date(raw: Raw, name: str, errors: Errors) -> date | None:
@@ -369,11 +362,7 @@ def marking_of(raw: Raw, origin: str) -> tuple[Marking | None, str]:
     return marking, "; ".join(message for messages in errors.values() for message in messages)
 
 
-def content_from_raw(raw: Raw, origin: str) -> ReportContent:
-    """Check everything that can be checked without the database and build the content.
-
-    Raises ValidationError({dotted.path: [messages]}) with every problem found at once."""
-    errors: Errors = {}
+def _check_texts(raw: Raw, errors: Errors) -> None:
     if not raw["title"]:
         errors["title"] = ["Give the report a title"]
     elif len(raw["title"]) > 200:
@@ -382,20 +371,26 @@ def content_from_raw(raw: Raw, origin: str) -> ReportContent:
         errors["summary"] = ["Write a summary"]
     elif len(raw["summary"]) > 20_000:
         errors["summary"] = ["At most 20,000 characters"]
+
+
+def _credibility(raw: Raw, errors: Errors) -> int:
     if raw["source_reliability"] not in Reliability.values:
         errors["source_reliability"] = ["Choose the source reliability (A to F)"]
-    credibility = 0
     if raw["info_credibility"] not in {str(value) for value, _ in CREDIBILITY_CHOICES}:
         errors["info_credibility"] = ["Choose the information credibility (1 to 6)"]
-    else:
-        credibility = int(raw["info_credibility"])
-    if len(raw["change_note"]) > 500:
-        errors["change_note"] = ["At most 500 characters"]
+        return 0
+    return int(raw["info_credibility"])
+
+
+def _dates(raw: Raw, errors: Errors) -> tuple[date | None, date | None]:
     start = _date(raw, "event_start", errors)
     end = _date(raw, "event_end", errors)
     if start and end and end < start:
         errors["event_end"] = ["The end is before the start"]
-    _check_marking(raw, origin, errors)
+    return start, end
+
+
+def _entities_of(raw: Raw, errors: Errors) -> list[EntityInput]:
     entities = []
     for index, row in enumerate(raw["entities"]):
         where = f"entities.{index}"
@@ -409,6 +404,11 @@ def content_from_raw(raw: Raw, origin: str) -> ReportContent:
             errors[f"{where}.name"] = ["At most 300 characters"]
         country = _country(row["country"], f"{where}.country", errors)
         entities.append(EntityInput(row["kind"], row["name"], row["role"], country))
+    return entities
+
+
+def _checked_details(raw: Raw, errors: Errors) -> dict[str, Any]:
+    """The details, checked by the schema the API uses; its errors added to `errors`."""
     details = details_from_raw(raw, errors)
     try:
         validate_details(raw["category"], details)
@@ -418,6 +418,22 @@ def content_from_raw(raw: Raw, origin: str) -> ReportContent:
             raise
         for path, messages in flatten_errors(detail).items():
             errors.setdefault(path, []).extend(messages)
+    return details
+
+
+def content_from_raw(raw: Raw, origin: str) -> ReportContent:
+    """Check everything that can be checked without the database and build the content.
+
+    Raises ValidationError({dotted.path: [messages]}) with every problem found at once."""
+    errors: Errors = {}
+    _check_texts(raw, errors)
+    credibility = _credibility(raw, errors)
+    if len(raw["change_note"]) > 500:
+        errors["change_note"] = ["At most 500 characters"]
+    start, end = _dates(raw, errors)
+    _check_marking(raw, origin, errors)
+    entities = _entities_of(raw, errors)
+    details = _checked_details(raw, errors)
     if errors:
         raise ValidationError(errors)
     return ReportContent(
@@ -496,13 +512,9 @@ class Repeat:
     legend: str
     add_label: str
     rows: list[Row]
+    row_label: str = "Row"  # what one row is called in an error ("Item", "Intermediary")
     errors: list[str] = field(default_factory=list)
-    chip_rows: bool = False
-
-    @property
-    def row_label(self) -> str:
-        """What one row is called in an error ("Item", "Intermediary", "Chip")."""
-        return ROW_LABELS.get(self.name, "Row")
+    chip_rows: bool = False  # rows that pick a chip (model, quantity first) and show a verdict
 
 
 @dataclass
@@ -521,276 +533,113 @@ class Layout:
     unplaced: list[str]
 
 
-ROW_LABELS = {
-    "details.items": "Item",
-    "details.intermediaries": "Intermediary",
-    "details.chips_used": "Chip",
-    "details.chips": "Chip",
-    "entities": "Entity",
-}
-COUNTRY_HELP = "Name or ISO code, e.g. Singapore or SG"
+CHOOSE = ("", "Choose…")
+WIDGETS = {Kind.LONG_TEXT: "textarea", Kind.INTEGER: "number", Kind.CHOICE: "select"}
+# The longest country name analysts type ("Saint Vincent and the Grenadines" and the like).
+COUNTRY_MAXLENGTH = 60
 
 
-def _party_section(
-    raw_party: Mapping[str, str], prefix: str, label: str, required: bool
-) -> Section:
+def _input(detail: Detail, name: str, value: Any, required: bool) -> Field:
+    """The input of one described field, with what was typed in it."""
+    if detail.kind is Kind.CHOICE and detail.many:
+        return Field(
+            name,
+            detail.label,
+            widget="checkboxes",
+            wide=True,
+            help=detail.help,
+            choices=list(detail.choices),
+            selected=list(value or []),
+        )
+    one = not detail.many  # a list of values is typed into one box, separated
+    kind = detail.kind
+    return Field(
+        name,
+        detail.label,
+        value or "",
+        widget=WIDGETS.get(kind, "text"),
+        required=required,
+        help=detail.help,
+        choices=[CHOOSE, *detail.choices] if kind is Kind.CHOICE else [],
+        datalist=(
+            "chip-models"
+            if kind is Kind.CHIP
+            else "countries"
+            if kind is Kind.COUNTRY and one
+            else ""
+        ),
+        maxlength=(
+            COUNTRY_MAXLENGTH
+            if kind is Kind.COUNTRY and one
+            else detail.max_length
+            if kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.CHIP) and one
+            else None
+        ),
+        inputmode="numeric" if kind is Kind.INTEGER else "",
+        wide=kind is Kind.LONG_TEXT,
+    )
+
+
+def _group_section(detail: Detail, typed: Mapping[str, Any], path: str) -> Section:
+    """A single group (a party) is a section of its own; its fields are required only when
+    the group is."""
+    assert detail.group is not None
     return Section(
-        legend=label + ("" if required else " (optional)"),
+        legend=detail.label + ("" if detail.required else " (optional)"),
         fields=[
-            Field(
-                f"{prefix}.name",
-                "Name",
-                raw_party.get("name", ""),
-                required=required,
-                maxlength=300,
-            ),
-            Field(f"{prefix}.address", "Address", raw_party.get("address", ""), maxlength=500),
-            Field(
-                f"{prefix}.country",
-                "Country",
-                raw_party.get("country", ""),
-                help=COUNTRY_HELP,
-                datalist="countries",
-                maxlength=60,
-            ),
+            _input(
+                leaf, f"{path}.{leaf.name}", typed.get(leaf.name), leaf.required and detail.required
+            )
+            for leaf in detail.group.fields
         ],
     )
 
 
-def _chip_rows(base: str, rows: list[dict[str, str]], serials: bool) -> list[Row]:
-    out = []
-    for index, row in enumerate(rows):
-        fields = [
-            Field(
-                f"{base}.{index}.model",
-                "Chip model",
-                row.get("model", ""),
-                datalist="chip-models",
-                required=True,
-                maxlength=100,
-            ),
-            Field(
-                f"{base}.{index}.quantity",
-                "Quantity",
-                row.get("quantity", ""),
-                widget="number",
-                required=base == "details.items",
-                inputmode="numeric",
-            ),
-        ]
-        if serials:
-            fields.append(
-                Field(
-                    f"{base}.{index}.serials",
-                    "Serial numbers",
-                    row.get("serials", ""),
-                    help="Separated by commas or spaces",
-                )
+def _repeat(detail: Detail, rows: list[dict[str, Any]], path: str) -> Repeat:
+    """A repeated group, at least as many rows shown as the group needs."""
+    assert detail.group is not None
+    leaves = detail.group.fields
+    shown = rows or [_blank_row(detail) for _ in range(detail.min_items)]
+    return Repeat(
+        path,
+        detail.label,
+        detail.add_label,
+        [
+            Row(
+                index,
+                f"{path}.{index}",
+                [
+                    _input(leaf, f"{path}.{index}.{leaf.name}", row.get(leaf.name), leaf.required)
+                    for leaf in leaves
+                ],
             )
-        out.append(Row(index, f"{base}.{index}", fields))
-    return out
-
-
-def _red_flags(raw: Raw) -> Field:
-    return Field(
-        "details.red_flags",
-        "Red flags",
-        widget="checkboxes",
-        wide=True,
-        choices=[(flag, RED_FLAG_LABELS.get(flag, flag)) for flag, _ in RED_FLAG_CHOICES],
-        selected=list(raw["details"].get("red_flags") or []),
+            for index, row in enumerate(shown)
+        ],
+        row_label=detail.row_label,
+        chip_rows=leaves[0].kind is Kind.CHIP,
     )
 
 
 def _details_sections(raw: Raw) -> list[Section]:
-    category = raw["category"]
-    kind = details_category(category)
-    src: Raw = raw["details"]
+    """The category's described fields in order: each single group a section, the other
+    fields in the section they name (a section appears where its first field does)."""
+    typed: Raw = raw["details"]
     sections: list[Section] = []
-    if kind == "chip_diversion":
-        items = src.get("items") or [dict.fromkeys(("model", "quantity", "serials"), "")]
-        sections.append(
-            Section(
-                "Items",
-                repeats=[
-                    Repeat(
-                        "details.items",
-                        "Items shipped",
-                        "Add another item",
-                        _chip_rows("details.items", items, serials=True),
-                        chip_rows=True,
-                    )
-                ],
-            )
-        )
-        for party in PARTIES["chip_diversion"]:
-            sections.append(
-                _party_section(src.get(party) or {}, f"details.{party}", PARTY_LABELS[party], False)
-            )
-        rows = []
-        for index, row in enumerate(src.get("intermediaries") or []):
-            prefix = f"details.intermediaries.{index}"
-            rows.append(
-                Row(
-                    index,
-                    prefix,
-                    [
-                        Field(f"{prefix}.name", "Name", row.get("name", ""), required=True),
-                        Field(
-                            f"{prefix}.role",
-                            "Role",
-                            row.get("role", ""),
-                            widget="select",
-                            choices=[("", "Choose…")]
-                            + [
-                                (r, INTERMEDIARY_ROLE_LABELS.get(r, r))
-                                for r, _ in INTERMEDIARY_ROLE_CHOICES
-                            ],
-                        ),
-                        Field(
-                            f"{prefix}.country",
-                            "Country",
-                            row.get("country", ""),
-                            help=COUNTRY_HELP,
-                            datalist="countries",
-                            maxlength=60,
-                        ),
-                        Field(f"{prefix}.address", "Address", row.get("address", "")),
-                    ],
-                )
-            )
-        sections.append(
-            Section(
-                "Intermediaries",
-                repeats=[
-                    Repeat(
-                        "details.intermediaries",
-                        "Intermediaries (forwarders, resellers, shells, banks)",
-                        "Add an intermediary",
-                        rows,
-                    )
-                ],
-            )
-        )
-        sections.append(
-            Section(
-                "Shipment",
-                fields=[
-                    Field(
-                        "details.route",
-                        "Route",
-                        src.get("route", ""),
-                        help="Countries in order, names or codes: US, Singapore, MY, CN",
-                    ),
-                    Field(
-                        "details.value_usd",
-                        "Declared value (USD)",
-                        src.get("value_usd", ""),
-                        widget="number",
-                        inputmode="numeric",
-                    ),
-                    Field(
-                        "details.eccn",
-                        "ECCN",
-                        src.get("eccn", ""),
-                        help="e.g. 3A090.a",
-                        maxlength=20,
-                    ),
-                    Field(
-                        "details.shipment_ref",
-                        "Shipment reference",
-                        src.get("shipment_ref", ""),
-                        maxlength=100,
-                    ),
-                ],
-            )
-        )
-    elif kind == "military_ai":
-        sections.append(
-            _party_section(src.get("organisation") or {}, "details.organisation", "Developer", True)
-        )
-        chips = src.get("chips_used") or []
-        sections.append(
-            Section(
-                "Capability",
-                fields=[
-                    Field(
-                        "details.capability",
-                        "Capability",
-                        src.get("capability", ""),
-                        widget="textarea",
-                        required=True,
-                        maxlength=500,
-                        wide=True,
-                    ),
-                    Field(
-                        "details.training_compute_flop",
-                        "Training compute (FLOP)",
-                        src.get("training_compute_flop", ""),
-                        help="A decimal number such as 3.2e25",
-                    ),
-                ],
-                repeats=[
-                    Repeat(
-                        "details.chips_used",
-                        "Chips used",
-                        "Add a chip",
-                        _chip_rows("details.chips_used", chips, serials=False),
-                        chip_rows=True,
-                    )
-                ],
-            )
-        )
-    elif kind == "cloud_compute":
-        for party in PARTIES["cloud_compute"]:
-            sections.append(
-                _party_section(src.get(party) or {}, f"details.{party}", PARTY_LABELS[party], True)
-            )
-        sections.append(
-            Section(
-                "Compute",
-                fields=[
-                    Field(
-                        "details.gpu_hours",
-                        "GPU hours",
-                        src.get("gpu_hours", ""),
-                        widget="number",
-                        inputmode="numeric",
-                    )
-                ],
-                repeats=[
-                    Repeat(
-                        "details.chips",
-                        "Chips rented",
-                        "Add a chip",
-                        _chip_rows("details.chips", src.get("chips") or [], serials=False),
-                        chip_rows=True,
-                    )
-                ],
-            )
-        )
-    else:
-        sections.append(
-            _party_section(
-                src.get("organisation") or {}, "details.organisation", "Organisation", False
-            )
-        )
-        sections.append(
-            Section(
-                "Description",
-                fields=[
-                    Field(
-                        "details.description",
-                        "Description",
-                        src.get("description", ""),
-                        widget="textarea",
-                        maxlength=5000,
-                        wide=True,
-                    )
-                ],
-            )
-        )
-    sections.append(Section("Red flags", fields=[_red_flags(raw)]))
+    named: dict[str, Section] = {}
+    for detail in description(raw["category"]).fields:
+        path = f"details.{detail.name}"
+        value = typed.get(detail.name)
+        if detail.group is not None and not detail.many:
+            sections.append(_group_section(detail, value or {}, path))
+            continue
+        legend = detail.section or detail.label
+        if legend not in named:
+            named[legend] = Section(legend)
+            sections.append(named[legend])
+        if detail.group is not None:
+            named[legend].repeats.append(_repeat(detail, value or [], path))
+        else:
+            named[legend].fields.append(_input(detail, path, value, detail.required))
     return sections
 
 
@@ -828,7 +677,9 @@ def _entities(raw: Raw) -> Repeat:
                 ],
             )
         )
-    return Repeat("entities", "Other entities (officers, subjects…)", "Add an entity", rows)
+    return Repeat(
+        "entities", "Other entities (officers, subjects…)", "Add an entity", rows, "Entity"
+    )
 
 
 def _full_labels(sections: Iterable[Section], entities: Repeat) -> dict[str, str]:

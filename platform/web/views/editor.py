@@ -184,12 +184,8 @@ def report_new(request: HttpRequest) -> HttpResponse:
         status = 400 if errors or form_error else 200
         context = _editor_context(request, raw, errors, None, None, form_error)
         return render(request, "web/reports/editor.html", context, status=status)
-    raw = editor.empty_raw(this_node().code)
     category = request.GET.get("category", "")
-    if category in Category.values:
-        raw["category"] = category
-    if raw["category"] == Category.CHIP_DIVERSION:
-        editor.add_row(raw, "details.items")
+    raw = editor.empty_raw(this_node().code, category if category in Category.values else None)
     return render(request, "web/reports/editor.html", _editor_context(request, raw, {}, None, None))
 
 
@@ -269,11 +265,10 @@ def chip_verdict_fragment(request: HttpRequest) -> HttpResponse:
 @role_required(*AUTHORS)
 def details_fragment(request: HttpRequest) -> HttpResponse:
     """htmx: the details fields of another category when the analyst changes it."""
-    raw = editor.empty_raw(this_node().code)
     category = request.GET.get("category", "")
-    raw["category"] = category if category in Category.values else Category.OTHER.value
-    if raw["category"] == Category.CHIP_DIVERSION:
-        editor.add_row(raw, "details.items")
+    raw = editor.empty_raw(
+        this_node().code, category if category in Category.values else Category.OTHER
+    )
     placed = editor.layout(raw, {}, editor.top_fields(raw, _clearance(request)))
     return render(
         request,
