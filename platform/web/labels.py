@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import re
 
+from core.nodes import NODE_DIRECTORY
 from federation.models import DeliveryState
 from federation.policy import Decision
 from reports.models import Category, EntityKind, EntityRole, Status
+
+PARTY_LABELS = {
+    "consignee": "Consignee",
+    "declared_end_user": "Declared end user",
+    "suspected_end_user": "Suspected end user",
+    "organisation": "Organisation",
+    "provider": "Cloud provider",
+    "customer": "Customer",
+}
 
 INTERMEDIARY_ROLE_LABELS = {
     "freight_forwarder": "Freight forwarder",
@@ -38,6 +48,12 @@ LABELS: dict[str, str] = {
     **INTERMEDIARY_ROLE_LABELS,
     **RED_FLAG_LABELS,
 }
+
+
+def node_name(code: str) -> str:
+    """A node's name from the directory ("uk" -> its name); the code in capitals if unknown."""
+    known = NODE_DIRECTORY.get(code)
+    return known.name if known else code.upper()
 
 
 def human(code: object) -> str:
