@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 from exportcontrol.countries import COUNTRY_CODES
 
-from .categories import CATEGORIES, Detail, Group, Kind
+from .categories import CATEGORIES, CategoryDetails, Detail, Group, Kind
 
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 
@@ -141,9 +141,13 @@ def _group(group: Group) -> type[Strict]:
     return _serializer(f"{group.schema}Serializer", group.fields, group.doc)
 
 
+def details_serializer(spec: CategoryDetails) -> type[Strict]:
+    """The serializer of one category's details, as its description says."""
+    return _serializer(spec.schema, spec.fields, spec.doc)
+
+
 DETAILS_BY_CATEGORY: dict[str, type[Strict]] = {
-    category: _serializer(spec.schema, spec.fields, spec.doc)
-    for category, spec in CATEGORIES.items()
+    category: details_serializer(spec) for category, spec in CATEGORIES.items()
 }
 
 
