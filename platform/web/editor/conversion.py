@@ -68,6 +68,8 @@ def _value(detail: Detail, text: str, path: str, errors: Errors) -> Any:
 
 
 def _list(detail: Detail, typed: Any, path: str, errors: Errors) -> list[Any]:
+    """A list: a repeated group's rows, the boxes ticked, or the values typed into one box
+    (a route's stops, serial numbers)."""
     if detail.group is not None:
         return [_group(detail, row, f"{path}.{i}", errors) for i, row in enumerate(typed or [])]
     if detail.kind is Kind.CHOICE:
@@ -75,7 +77,7 @@ def _list(detail: Detail, typed: Any, path: str, errors: Errors) -> list[Any]:
     text = typed or ""
     items = _split_route(text) if detail.kind is Kind.COUNTRY else _LIST_SEPARATOR.split(text)
     values = []
-    for index, item in enumerate(i for i in items if i):
+    for index, item in enumerate(item for item in items if item):
         value = _value(detail, item, f"{path}.{index}", errors)
         # An unknown country keeps its place, so the stops after it keep their numbers.
         values.append(item.upper() if value is _ABSENT else value)

@@ -211,7 +211,7 @@ def _entities(raw: Raw) -> Repeat:
                         "Kind",
                         row.get("kind", ""),
                         widget="select",
-                        choices=[("", "Choose…"), *EntityKind.choices],
+                        choices=[CHOOSE, *EntityKind.choices],
                     ),
                     Field(f"{prefix}.name", "Name", row.get("name", ""), maxlength=300),
                     Field(
@@ -219,14 +219,14 @@ def _entities(raw: Raw) -> Repeat:
                         "Role",
                         row.get("role", ""),
                         widget="select",
-                        choices=[("", "Choose…"), *EntityRole.choices],
+                        choices=[CHOOSE, *EntityRole.choices],
                     ),
                     Field(
                         f"{prefix}.country",
                         "Country",
                         row.get("country", ""),
                         datalist="countries",
-                        maxlength=60,
+                        maxlength=COUNTRY_MAXLENGTH,
                     ),
                 ],
             )
@@ -250,7 +250,7 @@ def _full_labels(sections: Iterable[Section], entities: Repeat) -> dict[str, str
                     labels[item.name] = f"{repeat.row_label} {row.number} › {item.label}"
     for row in entities.rows:
         for item in row.fields:
-            labels[item.name] = f"Entity {row.number} › {item.label}"
+            labels[item.name] = f"{entities.row_label} {row.number} › {item.label}"
     return labels
 
 
@@ -361,7 +361,7 @@ def top_fields(raw: Raw, clearance: Classification) -> list[Field]:
             "Source reliability",
             raw["source_reliability"],
             widget="select",
-            choices=[("", "Choose…"), *Reliability.choices],
+            choices=[CHOOSE, *Reliability.choices],
             required=True,
         ),
         Field(
@@ -369,7 +369,7 @@ def top_fields(raw: Raw, clearance: Classification) -> list[Field]:
             "Information credibility",
             raw["info_credibility"],
             widget="select",
-            choices=[("", "Choose…"), *((str(v), label) for v, label in CREDIBILITY_CHOICES)],
+            choices=[CHOOSE, *((str(v), label) for v, label in CREDIBILITY_CHOICES)],
             required=True,
         ),
         Field("event_start", "Event start", raw["event_start"], widget="date"),

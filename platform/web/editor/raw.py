@@ -23,7 +23,7 @@ ENTITY_FIELDS = ("kind", "name", "role", "country")
 _INDEXED = re.compile(r"^(?P<base>.+)\.(?P<index>\d+)\.(?P<leaf>[a-z_]+)$")
 
 
-def repeated(category: str, base: str) -> Detail | None:
+def _repeated(category: str, base: str) -> Detail | None:
     """The repeated group a form name such as "details.items" stands for, if any."""
     for detail in CATEGORIES[category].fields:
         if detail.group is not None and detail.many and base == f"details.{detail.name}":
@@ -40,7 +40,7 @@ def _blank(detail: Detail) -> Any:
     return ""
 
 
-def blank_details(category: str) -> Raw:
+def _blank_details(category: str) -> Raw:
     return {detail.name: _blank(detail) for detail in CATEGORIES[category].fields}
 
 
@@ -61,7 +61,7 @@ def empty_raw(origin: str, category: str | None = None) -> Raw:
         "event_end": "",
         "change_note": "",
         "entities": [],
-        "details": blank_details(category),
+        "details": _blank_details(category),
     }
 
 
@@ -85,8 +85,8 @@ def _rows(data: QueryDict, base: str, leaves: Iterable[str]) -> list[dict[str, s
 
 
 def _posted(data: QueryDict, detail: Detail, path: str) -> Any:
-    """What was typed into the inputs of one field (a repeated group's rows each typed into
-    one text box a field)."""
+    """What was typed into one field's inputs: a group's by its fields, a repeated group's by
+    row (blank rows dropped), ticked boxes as a list, any other as its text."""
     if detail.group is not None and detail.many:
         return _rows(data, path, [leaf.name for leaf in detail.group.fields])
     if detail.group is not None:
@@ -176,7 +176,7 @@ def add_row(raw: Raw, base: str) -> None:
     if base == "entities":
         raw["entities"].append(dict.fromkeys(ENTITY_FIELDS, ""))
         return
-    detail = repeated(raw["category"], base)
+    detail = _repeated(raw["category"], base)
     if detail is not None:
         raw["details"].setdefault(detail.name, []).append(blank_row(detail))
 
