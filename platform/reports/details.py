@@ -1,36 +1,28 @@
-"""Structured details per report category, validated the same way on the API and on receipt.
+"""Structured details per report category, validated the same way on the API, in the
+services and on receipt from partners.
 
-Numbers that can exceed 2^53 (training compute in FLOP) travel as decimal strings, because the
-federation's canonical JSON allows integers only up to 2^53 - 1 and no floats.
+The serializers are built from the categories' description (`reports.categories`), one class
+per category and per group of fields, so the details the API takes are the ones the report
+editor offers. Numbers that can exceed 2^53 (training compute in FLOP) travel as decimal
+strings, because the federation's canonical JSON allows integers only up to 2^53 - 1 and no
+floats.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Any
+from collections.abc import Callable
+from functools import cache
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from exportcontrol.countries import COUNTRY_CODES
 
+from .categories import CATEGORIES, CategoryDetails, Detail, Group, Kind
+
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
-MAX_TRAINING_FLOP = 1e35
-FLOP_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)?([eE]\+?[0-9]{1,3})?$")
-RED_FLAGS = (
-    "freight_forwarder_consignee",
-    "residential_address",
-    "third_country_payment",
-    "refused_installation",
-    "new_company",
-    "evasive_end_use",
-    "cash_payment",
-    "unusual_routing",
-    "mismatched_end_use",
-    "reluctant_information",
-)
-INTERMEDIARY_ROLES = ("freight_forwarder", "reseller", "shell", "bank", "other")
 
 
 # The document lists the codes the field takes (lower case is accepted and upper-cased too).
@@ -66,149 +58,96 @@ class Strict(serializers.Serializer[dict[str, Any]]):
         return super().to_internal_value(data)
 
 
-class PartySerializer(Strict):
-    name = serializers.CharField(max_length=300)
-    address = serializers.CharField(
-        max_length=500, required=False, allow_null=True, allow_blank=True
-    )
-    country = CountryField(required=False, allow_null=True)
+def _validate_method(check: Callable[[str], str]) -> Callable[[Any, str | None], str | None]:
+    """A description's further rule as a serializer's `validate_<field>`: it runs once the
+    field's own checks passed (a text too long is refused for its length alone)."""
 
-
-class IntermediarySerializer(PartySerializer):
-    role = serializers.ChoiceField(choices=INTERMEDIARY_ROLES, default="other")
-
-
-class ChipItemSerializer(Strict):
-    model = serializers.CharField(max_length=100)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
-    serials = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, max_length=10_000, default=list
-    )
-
-
-def red_flags_field() -> serializers.ListField:
-    return serializers.ListField(
-        child=serializers.ChoiceField(choices=RED_FLAGS),
-        required=False,
-        default=list,
-        max_length=len(RED_FLAGS),
-    )
-
-
-class ChipDiversionDetails(Strict):
-    items = serializers.ListField(child=ChipItemSerializer(), min_length=1, max_length=200)
-    declared_end_user = PartySerializer(required=False, allow_null=True)
-    suspected_end_user = PartySerializer(required=False, allow_null=True)
-    consignee = PartySerializer(required=False, allow_null=True)
-    intermediaries = serializers.ListField(
-        child=IntermediarySerializer(), required=False, default=list, max_length=100
-    )
-    route = serializers.ListField(child=CountryField(), required=False, default=list, max_length=20)
-    value_usd = serializers.IntegerField(
-        min_value=0, max_value=2**53 - 1, required=False, allow_null=True
-    )
-    eccn = serializers.RegexField(
-        r"^[0-9][A-E][0-9]{3}(\.[a-z0-9.]+)?$",
-        max_length=20,
-        required=False,
-        allow_null=True,
-        error_messages={"invalid": "expected an ECCN such as 3A090.a"},
-    )
-    shipment_ref = serializers.CharField(max_length=100, required=False, allow_null=True)
-    red_flags = red_flags_field()
-
-
-class ChipUseSerializer(Strict):
-    model = serializers.CharField(max_length=100)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False)
-
-
-class MilitaryAIDetails(Strict):
-    organisation = PartySerializer()
-    capability = serializers.CharField(max_length=500)
-    training_compute_flop = serializers.CharField(max_length=40, required=False, allow_null=True)
-    chips_used = serializers.ListField(
-        child=ChipUseSerializer(), required=False, default=list, max_length=50
-    )
-    red_flags = red_flags_field()
-
-    def validate_training_compute_flop(self, value: str | None) -> str | None:
+    def validate(self: Any, value: str | None) -> str | None:
         if value is None:
             return None
-        if not FLOP_PATTERN.match(value.strip()):
-            raise serializers.ValidationError("expected a decimal number such as 3.2e25 (as text)")
-        number = float(value)
-        if number <= 0:
-            raise serializers.ValidationError("training compute must be positive")
-        if not math.isfinite(number) or number > MAX_TRAINING_FLOP:
-            # "9e999" parses as infinity; the largest runs are around 10^26 FLOP.
-            raise serializers.ValidationError(f"at most {MAX_TRAINING_FLOP:.0e} FLOP")
-        return value.strip()
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    return validate
 
 
-class CloudComputeDetails(Strict):
-    provider = PartySerializer()
-    customer = PartySerializer()
-    chips = serializers.ListField(child=ChipUseSerializer(), required=False, default=list)
-    gpu_hours = serializers.IntegerField(
-        min_value=0, max_value=2**53 - 1, required=False, allow_null=True
-    )
-    red_flags = red_flags_field()
+def _text(detail: Detail, **options: Any) -> serializers.CharField:
+    options["max_length"] = detail.max_length
+    if detail.pattern:
+        if detail.pattern_message:
+            options["error_messages"] = {"invalid": detail.pattern_message}
+        return serializers.RegexField(detail.pattern, **options)
+    return serializers.CharField(**options)
 
 
-class GeneralDetails(Strict):
-    organisation = PartySerializer(required=False, allow_null=True)
-    description = serializers.CharField(max_length=5_000, required=False, allow_blank=True)
-    red_flags = red_flags_field()
+def _value(detail: Detail, **options: Any) -> serializers.Field[Any, Any, Any, Any]:
+    """The field a value of `detail` is validated with (each item, for a list)."""
+    if detail.group is not None:
+        return _group(detail.group)(**options)
+    if detail.kind is Kind.COUNTRY:
+        return CountryField(**options)
+    if detail.kind is Kind.INTEGER:
+        limits = {"min_value": detail.min_value, "max_value": detail.max_value}
+        options.update((name, limit) for name, limit in limits.items() if limit is not None)
+        return serializers.IntegerField(**options)
+    if detail.kind is Kind.CHOICE:
+        return serializers.ChoiceField(choices=detail.values, **options)
+    return _text(detail, **options)
 
 
-WEIGHTS_CHANNELS = ("leak", "theft", "unlicensed_transfer", "sale", "open_release", "licensed")
-INCIDENT_CAPABILITIES = (
-    "self_replication",
-    "vulnerability_exploitation",
-    "detection_evasion",
-    "resource_acquisition",
-)
+def _presence(detail: Detail) -> dict[str, Any]:
+    """Whether `detail` may be absent, null or blank, and what absent stands for."""
+    options: dict[str, Any] = {}
+    if detail.many and not detail.required:
+        options["default"] = list
+    elif detail.default is not None:
+        options["default"] = detail.default
+    elif not detail.required:
+        options["required"] = False
+    if detail.nullable:
+        options["allow_null"] = True
+    if detail.blank:
+        options["allow_blank"] = True
+    return options
 
 
-class ActorSerializer(PartySerializer):
-    type = serializers.ChoiceField(
-        choices=("state", "company", "criminal", "individual", "unknown"), required=False
-    )
+def _field(detail: Detail) -> serializers.Field[Any, Any, Any, Any]:
+    if detail.many:
+        return serializers.ListField(
+            child=_value(detail),
+            min_length=detail.min_items or None,
+            max_length=detail.max_items,
+            **_presence(detail),
+        )
+    return _value(detail, **_presence(detail))
 
 
-class ModelWeightsDetails(GeneralDetails):
-    """Model-weights proliferation: the model's compute, how the weights moved, to whom."""
+def _serializer(name: str, fields: tuple[Detail, ...], doc: str) -> type[Strict]:
+    attrs: dict[str, Any] = {detail.name: _field(detail) for detail in fields}
+    for detail in fields:
+        if detail.check is not None:
+            attrs[f"validate_{detail.name}"] = _validate_method(detail.check)
+    attrs["__module__"] = __name__
+    if doc:
+        attrs["__doc__"] = doc
+    return cast(type[Strict], type(name, (Strict,), attrs))
 
-    model_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    training_compute_flop = serializers.CharField(max_length=40, required=False, allow_null=True)
-    channel = serializers.ChoiceField(choices=WEIGHTS_CHANNELS, required=False, allow_null=True)
-    recipient = PartySerializer(required=False, allow_null=True)
 
-    def validate_training_compute_flop(self, value: str | None) -> str | None:
-        return MilitaryAIDetails().validate_training_compute_flop(value)
+@cache
+def _group(group: Group) -> type[Strict]:
+    """One serializer class per group, so the document describes a party once ("Party")."""
+    return _serializer(f"{group.schema}Serializer", group.fields, group.doc)
 
 
-class AIIncidentDetails(GeneralDetails):
-    """Autonomous / self-replicating AI incident: what it demonstrated, how far, by whom."""
-
-    capabilities = serializers.ListField(
-        child=serializers.ChoiceField(choices=INCIDENT_CAPABILITIES),
-        required=False,
-        default=list,
-        max_length=len(INCIDENT_CAPABILITIES),
-    )
-    scale = serializers.IntegerField(min_value=0, max_value=2**53 - 1, required=False)
-    actor = ActorSerializer(required=False, allow_null=True)
+def details_serializer(spec: CategoryDetails) -> type[Strict]:
+    """The serializer of one category's details, as its description says."""
+    return _serializer(spec.schema, spec.fields, spec.doc)
 
 
 DETAILS_BY_CATEGORY: dict[str, type[Strict]] = {
-    "chip_diversion": ChipDiversionDetails,
-    "military_ai": MilitaryAIDetails,
-    "cloud_compute": CloudComputeDetails,
-    "model_weights": ModelWeightsDetails,
-    "ai_incident": AIIncidentDetails,
-    "other": GeneralDetails,
+    category: details_serializer(spec) for category, spec in CATEGORIES.items()
 }
 
 
@@ -244,22 +183,23 @@ def _plain(value: Any) -> Any:
 
 
 def countries_named(category: str, details: dict[str, Any]) -> list[str]:
-    """Every country a report's details mention: route, parties, organisations."""
-    found: set[str] = set(details.get("route") or [])
-    for key in (
-        "declared_end_user",
-        "suspected_end_user",
-        "consignee",
-        "organisation",
-        "provider",
-        "customer",
-        "recipient",
-        "actor",
-    ):
-        party = details.get(key)
-        if isinstance(party, dict) and party.get("country"):
-            found.add(party["country"])
-    for party in details.get("intermediaries") or []:
-        if party.get("country"):
-            found.add(party["country"])
+    """Every country a report's details mention (route, parties, intermediaries...): each
+    value of a country field of the category's description (of every category's, when the
+    category is unknown)."""
+    specs = [CATEGORIES[category]] if category in CATEGORIES else list(CATEGORIES.values())
+    found: set[str] = set()
+    for spec in specs:
+        _countries(spec.fields, details, found)
     return sorted(found)
+
+
+def _countries(fields: tuple[Detail, ...], value: Any, found: set[str]) -> None:
+    if not isinstance(value, dict):
+        return
+    for detail in fields:
+        given = value.get(detail.name)
+        for item in given if detail.many and isinstance(given, list) else [given]:
+            if detail.group is not None:
+                _countries(detail.group.fields, item, found)
+            elif detail.kind is Kind.COUNTRY and isinstance(item, str) and item:
+                found.add(item)

@@ -14,8 +14,7 @@ from typing import Any
 from core.markings import Classification
 from reports.models import Category, ReportVersion, Status
 
-from .editor import PARTY_LABELS
-from .labels import RED_FLAG_LABELS, human
+from .labels import PARTY_LABELS, RED_FLAG_LABELS, human
 
 DETAIL_LABELS = {
     **PARTY_LABELS,

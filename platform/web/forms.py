@@ -14,7 +14,7 @@ from reports.models import TLP_CHOICES, Category, Status
 from reports.selectors import ReportFilters
 from reports.services import WITHDRAW_REASON_MAX
 
-from .editor import node_name
+from .labels import node_name
 
 
 class LoginForm(forms.Form):

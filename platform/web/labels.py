@@ -4,30 +4,27 @@ from __future__ import annotations
 
 import re
 
+from core.nodes import NODE_DIRECTORY
 from federation.models import DeliveryState
 from federation.policy import Decision
+from reports.categories import INTERMEDIARY_ROLE_CHOICES, RED_FLAG_CHOICES
 from reports.models import Category, EntityKind, EntityRole, Status
 
-INTERMEDIARY_ROLE_LABELS = {
-    "freight_forwarder": "Freight forwarder",
-    "reseller": "Reseller",
-    "shell": "Shell company",
-    "bank": "Bank",
-    "other": "Other",
+# Parties as the report page and its version changes name them, whatever the category (the
+# editor's sections take the description's labels: a military-AI report's organisation is its
+# "Developer" there).
+PARTY_LABELS = {
+    "consignee": "Consignee",
+    "declared_end_user": "Declared end user",
+    "suspected_end_user": "Suspected end user",
+    "organisation": "Organisation",
+    "provider": "Cloud provider",
+    "customer": "Customer",
 }
 
-RED_FLAG_LABELS = {
-    "freight_forwarder_consignee": "Freight forwarder named as consignee",
-    "residential_address": "Residential address",
-    "third_country_payment": "Payment from a third country",
-    "refused_installation": "Refused installation or support",
-    "new_company": "Newly formed company",
-    "evasive_end_use": "Evasive about end use",
-    "cash_payment": "Cash payment",
-    "unusual_routing": "Unusual routing",
-    "mismatched_end_use": "End use does not match the buyer",
-    "reluctant_information": "Reluctant to give information",
-}
+# The labels the categories' description gives their choices (the editor offers the same).
+INTERMEDIARY_ROLE_LABELS = dict(INTERMEDIARY_ROLE_CHOICES)
+RED_FLAG_LABELS = dict(RED_FLAG_CHOICES)
 
 LABELS: dict[str, str] = {
     **dict(Category.choices),
@@ -38,6 +35,12 @@ LABELS: dict[str, str] = {
     **INTERMEDIARY_ROLE_LABELS,
     **RED_FLAG_LABELS,
 }
+
+
+def node_name(code: str) -> str:
+    """A node's name from the directory ("uk" -> its name); the code in capitals if unknown."""
+    known = NODE_DIRECTORY.get(code)
+    return known.name if known else code.upper()
 
 
 def human(code: object) -> str:

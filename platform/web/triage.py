@@ -14,7 +14,7 @@ from django.core import signing
 from riskscore.explain import group_of
 from riskscore.features import FEATURES, GROUP_LABELS
 
-from .editor import RED_FLAG_LABELS, node_name
+from .labels import RED_FLAG_LABELS, node_name
 
 # --------------------------------------------------------------------------------------------
 # Feature labels

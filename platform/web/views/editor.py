@@ -4,7 +4,6 @@ preview of which partners would receive the report under the current trust polic
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -16,14 +15,16 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.selectors import clearance_of, may_publish
 from core.markings import Classification, MarkingError
 from core.selectors import this_node
-from exportcontrol.catalogue import all_chips, lookup
-from exportcontrol.classify import classify, classify_specs
+from exportcontrol.catalogue import all_chips
 from reports import selectors, services
 from reports.models import Category, Report, Status
 
-from .. import editor
 from ..access import AUTHORS, current_user, role_required
 from ..countries import country_choices
+from ..editor.chips import chip_verdict, verdicts
+from ..editor.conversion import Errors, content_from_raw, errors_of, marking_of
+from ..editor.layout import layout, top_fields
+from ..editor.raw import Raw, add_row, empty_raw, raw_from_content, raw_from_post, remove_row
 from ..marking import banner_for
 from ..selectors import release_preview
 
@@ -36,14 +37,14 @@ def _clearance(request: HttpRequest) -> Classification:
 
 def _editor_context(
     request: HttpRequest,
-    raw: editor.Raw,
-    errors: editor.Errors,
+    raw: Raw,
+    errors: Errors,
     report: Report | None,
     base_version: int | None,
     form_error: str | None = None,
 ) -> dict[str, Any]:
-    top = editor.top_fields(raw, _clearance(request))
-    placed = editor.layout(raw, errors, top)
+    top = top_fields(raw, _clearance(request))
+    placed = layout(raw, errors, top)
     fields = {f.name: f for f in top}
     level = Classification.__members__.get(raw["classification"])
     return {
@@ -59,94 +60,30 @@ def _editor_context(
         "may_publish": may_publish(request.user),
         "published": report is not None and report.status == Status.PUBLISHED,
         "banner": banner_for(level) if level and level <= _clearance(request) else None,
-        "verdicts": _verdicts(placed),
+        "verdicts": verdicts(placed),
         "category_label": Category(raw["category"]).label,
-    }
-
-
-def _verdicts(placed: editor.Layout) -> dict[str, Any]:
-    """Verdicts for the chip rows already filled in, so they show without JavaScript."""
-    found: dict[str, Any] = {}
-    for section in placed.details:
-        for repeat in section.repeats:
-            if not repeat.chip_rows:
-                continue
-            for row in repeat.rows:
-                found[row.prefix] = chip_verdict(row.fields[0].value, row.fields[1].value)
-    return found
-
-
-SPEC_BITS = (4, 8, 16, 32)
-
-
-def _specs_verdict(model: str, specs: Mapping[str, str]) -> dict[str, Any]:
-    """A chip the catalogue lacks, classified from the specs the analyst entered in the form."""
-    rates: dict[int, float] = {}
-    error = ""
-    try:
-        for bits in SPEC_BITS:
-            text = specs.get(f"tops{bits}", "").replace(",", "").strip()
-            if text:
-                rates[bits] = float(text)
-        die_text = specs.get("die", "").replace(",", "").strip()
-        die = float(die_text) if die_text else None
-        if rates:
-            return {
-                "model": model,
-                "known": True,
-                "from_specs": True,
-                "verdict": classify_specs(rates, die, specs.get("dc", "on") == "on"),
-            }
-    except ValueError as exc:
-        error = str(exc) if rates else "Enter the figures as numbers, e.g. 989 or 1,979"
-    return {"model": model, "known": False, "error": error, "specs": specs}
-
-
-def chip_verdict(
-    model: str, quantity: str, specs: Mapping[str, str] | None = None
-) -> dict[str, Any] | None:
-    if not model.strip():
-        return None
-    chip = lookup(model)
-    if chip is None:
-        found = _specs_verdict(model, specs or {})
-        if not found["known"]:
-            return found
-        verdict = found["verdict"]
-    else:
-        verdict = classify(chip)
-    count = int(quantity) if quantity.strip().isdigit() else None
-    return {
-        "model": model,
-        "known": True,
-        "chip": chip,
-        "from_specs": chip is None,
-        "verdict": verdict,
-        "quantity": count,
-        "total_tpp": verdict.tpp * count if count else None,
-        "h100_total": round(verdict.h100_equivalents * count, 1) if count else None,
     }
 
 
 def _handle(
     request: HttpRequest, report: Report | None, base_version: int | None
-) -> tuple[editor.Raw, editor.Errors, str | None, HttpResponse | None]:
+) -> tuple[Raw, Errors, str | None, HttpResponse | None]:
     """Apply the button the user pressed. Returns the state to render, or a redirect."""
     origin = report.origin if report else this_node().code
-    raw = editor.raw_from_post(request.POST, origin)
+    raw = raw_from_post(request.POST, origin)
     action = request.POST.get("_action", "refresh")
     if action.startswith("add:"):
-        editor.add_row(raw, action[4:])
+        add_row(raw, action[4:])
         return raw, {}, None, None
     if action.startswith("remove:"):
         base, _, index = action[7:].rpartition(":")
         if index.isdigit():
-            editor.remove_row(raw, base, int(index))
+            remove_row(raw, base, int(index))
         return raw, {}, None, None
     if action not in STATUS_OF_ACTION:
         return raw, {}, None, None
     try:
-        content = editor.content_from_raw(raw, origin)
+        content = content_from_raw(raw, origin)
         user = current_user(request)
         if report is None:
             status = STATUS_OF_ACTION[action] or Status.DRAFT
@@ -160,7 +97,7 @@ def _handle(
                 status=STATUS_OF_ACTION[action],
             )
     except (ValidationError, MarkingError) as exc:
-        return raw, editor.errors_of(exc), "Please correct the fields marked below.", None
+        return raw, errors_of(exc), "Please correct the fields marked below.", None
     except services.VersionConflict as exc:
         return raw, {}, f"Someone saved a newer version meanwhile: {exc}.", None
     except PermissionDenied as exc:
@@ -184,12 +121,8 @@ def report_new(request: HttpRequest) -> HttpResponse:
         status = 400 if errors or form_error else 200
         context = _editor_context(request, raw, errors, None, None, form_error)
         return render(request, "web/reports/editor.html", context, status=status)
-    raw = editor.empty_raw(this_node().code)
     category = request.GET.get("category", "")
-    if category in Category.values:
-        raw["category"] = category
-    if raw["category"] == Category.CHIP_DIVERSION:
-        editor.add_row(raw, "details.items")
+    raw = empty_raw(this_node().code, category if category in Category.values else None)
     return render(request, "web/reports/editor.html", _editor_context(request, raw, {}, None, None))
 
 
@@ -217,7 +150,7 @@ def report_edit(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
         context = _editor_context(request, raw, errors, report, base_version, form_error)
         return render(request, "web/reports/editor.html", context, status=status)
     current = selectors.current_version(report)
-    raw = editor.raw_from_content(services.content_of(current))
+    raw = raw_from_content(services.content_of(current))
     context = _editor_context(request, raw, {}, report, report.current_version)
     return render(request, "web/reports/editor.html", context)
 
@@ -227,8 +160,8 @@ def report_edit(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
 def release_preview_fragment(request: HttpRequest) -> HttpResponse:
     """htmx: which partners would receive the report as the form now stands, and why not."""
     origin = this_node().code
-    raw = editor.raw_from_post(request.POST, origin)
-    marking, problem = editor.marking_of(raw, origin)
+    raw = raw_from_post(request.POST, origin)
+    marking, problem = marking_of(raw, origin)
     preview = release_preview(marking, raw["category"], origin) if marking else None
     level = Classification.__members__.get(raw["classification"])
     shown = level is not None and level <= _clearance(request)
@@ -269,12 +202,9 @@ def chip_verdict_fragment(request: HttpRequest) -> HttpResponse:
 @role_required(*AUTHORS)
 def details_fragment(request: HttpRequest) -> HttpResponse:
     """htmx: the details fields of another category when the analyst changes it."""
-    raw = editor.empty_raw(this_node().code)
     category = request.GET.get("category", "")
-    raw["category"] = category if category in Category.values else Category.OTHER.value
-    if raw["category"] == Category.CHIP_DIVERSION:
-        editor.add_row(raw, "details.items")
-    placed = editor.layout(raw, {}, editor.top_fields(raw, _clearance(request)))
+    raw = empty_raw(this_node().code, category if category in Category.values else Category.OTHER)
+    placed = layout(raw, {}, top_fields(raw, _clearance(request)))
     return render(
         request,
         "web/reports/_details.html",

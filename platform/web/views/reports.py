@@ -30,9 +30,8 @@ from search.views import reports_csv
 
 from ..access import AUTHORS, READERS, current_profile, current_user, has_role, role_required
 from ..diffs import version_changes
-from ..editor import PARTY_LABELS, node_name
 from ..forms import ReportFilterForm, WithdrawForm
-from ..labels import RED_FLAG_LABELS
+from ..labels import PARTY_LABELS, RED_FLAG_LABELS, node_name
 from ..marking import banner_for, page_banner
 
 PAGE_SIZE = 25
