@@ -248,4 +248,13 @@ def set_policy(
 def set_status(partner: Partner, status: str) -> None:
     if status not in PartnerStatus.values:
         raise ValueError(f"status is one of {', '.join(PartnerStatus.values)}")
+    was = Partner.objects.filter(pk=partner.pk).values_list("status", flat=True).first()
     Partner.objects.filter(pk=partner.pk).update(status=status)
+    partner.status = status
+    if status == PartnerStatus.ACTIVE and was != PartnerStatus.ACTIVE:
+        from .outbox import reconcile_partner
+
+        # Releases published while the partner was suspended got no delivery row (fan-out
+        # skips suspended partners): owe them now, or a resume loses them for good (the
+        # fault suite's soak lost five that way).
+        reconcile_partner(partner)

@@ -81,6 +81,30 @@ def test_partners_are_listed_and_suspended_or_resumed(admins: Any) -> None:
     assert actions()[-2:] == ["partner.suspend", "partner.resume"]
 
 
+def test_a_resumed_partner_is_owed_what_was_published_while_it_was_suspended(
+    admins: Any, make_web_user: Any
+) -> None:
+    from reports.services import create_report
+
+    from .conftest import content
+
+    add_partner("uk")
+    client = signed_in(admins[0])
+    client.post("/trust/partners/uk/status/", {"status": "suspended"})
+    releaser = make_web_user(Role.RELEASER, "SECRET")
+    during = create_report(
+        author=releaser, content=content(classification="OFFICIAL"), status="published"
+    )
+    owed = Delivery.objects.filter(partner__code="uk", envelope__report_id=during.report_id)
+    assert not owed.exists()  # nothing is sent to a suspended partner
+
+    client.post("/trust/partners/uk/status/", {"status": "active"})
+
+    assert list(owed.values_list("state", flat=True)) == [DeliveryState.PENDING]
+    client.post("/trust/partners/uk/status/", {"status": "active"})  # resuming twice owes once
+    assert owed.count() == 1
+
+
 def test_onboarding_compares_fingerprints_before_confirming(admins: Any, monkeypatch: Any) -> None:
     fake = new_partner("nz")
     manifest = canonical_bytes(fake.manifest())
