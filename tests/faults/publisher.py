@@ -11,6 +11,7 @@ sequence number, so a copy stored twice anywhere shows.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -24,16 +25,17 @@ TLP = ["clear", "green", "amber", "amber", "red"]
 
 
 def body(label: str, seq: int, rng: random.Random) -> dict[str, Any]:
+    fixed = os.environ.get("PUBLISH_REL_TO")  # one kind of report only (a fault's own probe)
     return {
         "title": f"{label}-{seq:06d} {rng.randint(8, 900)} × H100 SXM via Kuala Lumpur",
         "summary": "Invented load for the fault lab: a consignment routed through a hub.",
         "category": "chip_diversion",
         "status": "published",
         "markings": {
-            "classification": rng.choice(CLASSIFICATIONS),
-            "rel_to": rng.choice(REL_TO),
+            "classification": "OFFICIAL" if fixed else rng.choice(CLASSIFICATIONS),
+            "rel_to": fixed.split(",") if fixed else rng.choice(REL_TO),
             "orcon": False,
-            "tlp": rng.choice(TLP),
+            "tlp": "green" if fixed else rng.choice(TLP),
         },
         "source_reliability": "B",
         "info_credibility": 2,

@@ -13,6 +13,7 @@ The checker reads every node's database and compares it with an oracle written f
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -123,18 +124,35 @@ class Lab:
 
     # --- load -----------------------------------------------------------------------------
 
+    def _publisher(
+        self, code: str, rate: float, seconds: float, label: str, env: dict[str, str]
+    ) -> subprocess.Popen[bytes]:
+        command = [
+            *self.net.command(code, [sys.executable, str(ROOT / "tests/faults/publisher.py")]),
+            self.net.nodes[code].url, self.tokens[code], str(rate), str(seconds), label,
+        ]  # fmt: skip
+        with open(self.net.log_dir / f"{code}-publisher.log", "ab") as log:
+            return subprocess.Popen(
+                command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, **env},
+            )  # fmt: skip
+
     def start_publishing(self, rate: float, seconds: float, label: str) -> None:
         for code in CODES:
-            command = [
-                *self.net.command(code, [sys.executable, str(ROOT / "tests/faults/publisher.py")]),
-                self.net.nodes[code].url, self.tokens[code], str(rate), str(seconds),
-                f"{label}{code}",
-            ]  # fmt: skip
-            log = open(self.net.log_dir / f"{code}-publisher.log", "ab")  # noqa: SIM115
-            with log:
-                self.publishers.append(
-                    subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-                )
+            self.publishers.append(self._publisher(code, rate, seconds, f"{label}{code}", {}))
+
+    def stop_publishing(self) -> None:
+        """The load stops where it is: what committed is the truth, whatever the publisher saw."""
+        for process in self.publishers:
+            process.terminate()
+            process.wait(timeout=30)
+        self.publishers.clear()
+
+    def publish_probe(self, code: str, rel_to: list[str], label: str) -> None:
+        """A few reports of one kind (OFFICIAL, green, this REL TO), so a fault is sure to meet
+        one whatever the random load drew."""
+        probe = self._publisher(code, 1, 3, label, {"PUBLISH_REL_TO": ",".join(rel_to)})
+        probe.wait(timeout=120)
 
     def wait_publishers(self) -> None:
         for process in self.publishers:
@@ -343,6 +361,8 @@ def partition_with_key_change(
 def relay_while_direct_path_suspended(lab: Lab, seconds: float = 10) -> None:
     lab.note("us suspends jp: us's reports reach jp only through uk's relay")
     lab.manage("us", "federation_partner", "suspend", "jp", "--by", TRUST_ADMINS[0])
+    # Reports for jp that uk may not carry (REL TO us, jp): owed to jp when us resumes it.
+    lab.publish_probe("us", ["us", "jp"], f"probe{int(time.time())}")
     time.sleep(seconds)
     lab.manage("us", "federation_partner", "resume", "jp", "--by", TRUST_ADMINS[0])
     lab.note("us resumes jp: the direct copies meet the relayed ones")
