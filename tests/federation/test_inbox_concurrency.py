@@ -4,6 +4,7 @@ PostgreSQL commits and row locks: stored exactly once, and both senders get an a
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -43,3 +44,40 @@ def test_two_copies_racing_are_stored_once(uk: FakePartner) -> None:
     assert ReportVersion.objects.filter(report_id=env["id"]).count() == 1
     assert list(Receipt.objects.values_list("from_partner", flat=True)) == ["uk"]
     assert uk.partner.received_seq == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_audited_insert_and_a_locked_partner_row_do_not_deadlock(uk: FakePartner) -> None:
+    """A key ceremony owes its manifest to every partner (rows whose foreign key is checked at
+    commit) and writes its audit entry; meanwhile a worker holds that partner's row and asks
+    for the audit chain. With the check at commit, each waited on the other."""
+    from django.db import transaction
+
+    from audit.services import record
+    from federation.models import ManifestPush, Partner
+    from federation.services.manifest_push import queue_manifest_pushes
+
+    partner_locked, errors = threading.Event(), []
+
+    def worker() -> None:
+        try:
+            with transaction.atomic():
+                Partner.objects.select_for_update().get(code="uk")
+                partner_locked.set()
+                time.sleep(1.0)  # the ceremony reaches its audit entry meanwhile
+                record(None, "federation.test", "uk")
+        except Exception as exc:  # the deadlock, if any, is the finding
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert partner_locked.wait(timeout=10)
+    with transaction.atomic():
+        queue_manifest_pushes(7)
+        record(None, "manifest.import", "v7")
+    thread.join(timeout=60)
+
+    assert errors == []
+    assert ManifestPush.objects.get(partner__code="uk").version == 7
