@@ -47,6 +47,20 @@ from .keys import current_key
 log = logging.getLogger(__name__)
 
 DELIVERY_LOCK = 0x6665_6401  # advisory-lock namespace for "delivering to partner N"
+# Fan-outs share this lock; a change of who may receive (a partner resumed, a policy applied)
+# takes it alone. Without it, a release that read "suspended" before a resume committed, and
+# committed after the resume's reconcile had read, was owed to nobody (the soak lost reports).
+FAN_OUT_LOCK = 0x6665_6402
+
+
+def hold_fan_outs() -> None:
+    """Wait for the releases being fanned out to commit, and keep new ones waiting until this
+    transaction commits: call before changing a partner's status or policy (before locking its
+    row, which a waiting fan-out may hold)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FAN_OUT_LOCK])
+
+
 # Refusal codes worth retrying: the partner may not have our newest keys yet (the receiver
 # decides such items again when the same txn comes back).
 RETRYABLE_REFUSALS = RETRYABLE_CODES
@@ -120,6 +134,8 @@ def fan_out(
     partner's log gets dense sequence numbers. `fresh` says the envelope is new (no deliveries
     can exist yet).
     """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [FAN_OUT_LOCK])
     me = this_node().code
     skip = {envelope.origin, me, *exclude}
     relayed_by = me if envelope.origin != me else None

@@ -210,6 +210,10 @@ def set_policy(
     """Change what flows to a partner. Reports it becomes entitled to are queued for it, and
     so are the copies its own policy refused until now; rows it is no longer entitled to are
     cancelled when the sender next looks at them."""
+    if reconcile:
+        from .outbox import hold_fan_outs
+
+        hold_fan_outs()
     cats = sorted(set(categories))
     bad = [c for c in cats if c not in Category.values]
     if bad:
@@ -248,12 +252,13 @@ def set_policy(
 def set_status(partner: Partner, status: str) -> None:
     if status not in PartnerStatus.values:
         raise ValueError(f"status is one of {', '.join(PartnerStatus.values)}")
+    from .outbox import hold_fan_outs, reconcile_partner
+
+    hold_fan_outs()
     was = Partner.objects.filter(pk=partner.pk).values_list("status", flat=True).first()
     Partner.objects.filter(pk=partner.pk).update(status=status)
     partner.status = status
     if status == PartnerStatus.ACTIVE and was != PartnerStatus.ACTIVE:
-        from .outbox import reconcile_partner
-
         # Releases published while the partner was suspended got no delivery row (fan-out
         # skips suspended partners): owe them now, or a resume loses them for good (the
         # fault suite's soak lost five that way).

@@ -26,6 +26,7 @@ from federation.protocol.errors import ProtocolError
 from federation.protocol.keys import PublicKey, normalize_fingerprint
 from federation.protocol.manifest import verify_manifest
 from federation.services import keys as key_service
+from federation.services import outbox as outbox_service
 from federation.services import partners as partner_service
 from federation.services.outbox import replay_dead_letters
 from reports.models import Category
@@ -194,6 +195,7 @@ def approve_policy_change(*, user: User, change_id: int, note: str = "") -> Poli
     if change.proposed_by_id == user.pk:
         raise PermissionDenied("a second administrator must approve a change you proposed")
     _require_cleared_to(user, change.ceiling)
+    outbox_service.hold_fan_outs()  # before the partner's row, which a fan-out may hold
     partner = Partner.objects.select_for_update().get(pk=change.partner_id)
     current = _current_policy_row(partner)
     if (current.version if current else 0) != change.base_version:

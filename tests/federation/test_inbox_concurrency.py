@@ -81,3 +81,44 @@ def test_an_audited_insert_and_a_locked_partner_row_do_not_deadlock(uk: FakePart
 
     assert errors == []
     assert ManifestPush.objects.get(partner__code="uk").version == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_release_fanned_out_while_its_partner_is_resumed_is_owed_to_it(
+    uk: FakePartner, make_user: Any
+) -> None:
+    """A release reads the partner as suspended (no row owed) and commits only after the
+    resume's reconcile has looked: without the fan-out lock, it was owed to nobody."""
+    from django.db import transaction
+
+    from federation.models import Delivery, Partner, PartnerStatus
+    from federation.services.partners import set_status
+    from reports.services import create_report
+    from tests.web.conftest import content
+
+    Partner.objects.filter(code="uk").update(status=PartnerStatus.SUSPENDED)
+    releaser = make_user("releaser", "SECRET")
+    fanned_out, errors, made = threading.Event(), [], []
+
+    def publish() -> None:
+        try:
+            with transaction.atomic():
+                version = create_report(author=releaser, content=content(), status="published")
+                made.append(version.report_id)
+                fanned_out.set()
+                time.sleep(1.0)  # the resume runs meanwhile
+        except Exception as exc:  # what went wrong in the thread is the finding
+            errors.append(exc)
+            fanned_out.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=publish)
+    thread.start()
+    assert fanned_out.wait(timeout=30)
+    with transaction.atomic():
+        set_status(Partner.objects.get(code="uk"), PartnerStatus.ACTIVE)
+    thread.join(timeout=60)
+
+    assert errors == []
+    assert Delivery.objects.filter(partner__code="uk", envelope__report_id=made[0]).count() == 1
