@@ -80,7 +80,7 @@ from reports.services import (
     record_received_versions,
 )
 
-from .outbox import fan_out
+from .outbox import fan_out, share_fan_out_lock
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 200
@@ -829,6 +829,7 @@ def fan_out_many(owed: list[tuple[Envelope, Release]], *, exclude: Iterable[str]
     partners (in code order), one insert and one update per partner. Returns the codes owed."""
     if not owed:
         return []
+    share_fan_out_lock()  # the bulk path's relays race a resume like any release
     me = this_node().code
     excluded = {me, *exclude}
     partners = list(Partner.objects.filter(status=PartnerStatus.ACTIVE).select_related("policy"))

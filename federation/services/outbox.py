@@ -61,6 +61,12 @@ def hold_fan_outs() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FAN_OUT_LOCK])
 
 
+def share_fan_out_lock() -> None:
+    """Every fan-out (one release, or a received batch's relays) holds this until it commits."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [FAN_OUT_LOCK])
+
+
 # Refusal codes worth retrying: the partner may not have our newest keys yet (the receiver
 # decides such items again when the same txn comes back).
 RETRYABLE_REFUSALS = RETRYABLE_CODES
@@ -134,8 +140,7 @@ def fan_out(
     partner's log gets dense sequence numbers. `fresh` says the envelope is new (no deliveries
     can exist yet).
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [FAN_OUT_LOCK])
+    share_fan_out_lock()
     me = this_node().code
     skip = {envelope.origin, me, *exclude}
     relayed_by = me if envelope.origin != me else None
