@@ -35,6 +35,7 @@ LEVEL_CEILING_OTHER = 3  # CONFIDENTIAL otherwise
 TRUST_ADMINS = ("lab-admin-1", "lab-admin-2")
 REVOCATION_DEADLINE_S = 10.0
 AWAY_AFTER_REVOCATION_S = 8.0
+SLOW_CONVERGE_S = 20.0  # a convergence this slow has its federation state written down
 LAB_ENV = {
     "FEDERATION_BACKOFF_BASE_S": "1",
     "FEDERATION_BACKOFF_CAP_S": "4",
@@ -242,6 +243,29 @@ class Lab:
         result.details += flags
         return result
 
+    def federation_state(self) -> list[str]:
+        """Each node's view of its partners (cursors, backoff, outbox by state): what a slow
+        convergence is diagnosed from."""
+        lines = []
+        for code in CODES:
+            with self.db(code) as conn:
+                partners = conn.execute(
+                    "SELECT code, status, next_seq, received_seq, "
+                    "coalesce(array_length(received_ahead, 1), 0), received_ahead[1], "
+                    "backoff_until - now(), consecutive_failures, left(last_error, 80) "
+                    "FROM federation_partner ORDER BY code"
+                ).fetchall()
+                outbox = conn.execute(
+                    "SELECT p.code, d.state, count(*), min(d.seq), max(d.seq), "
+                    "min(d.next_attempt_at) - now(), max(d.attempts), "
+                    "left(max(d.last_error), 80) FROM federation_delivery d "
+                    "JOIN federation_partner p ON p.id = d.partner_id "
+                    "WHERE d.state <> 'delivered' GROUP BY 1, 2 ORDER BY 1, 2"
+                ).fetchall()
+            lines += [f"{code} partner {row}" for row in partners]
+            lines += [f"{code} outbox {row}" for row in outbox]
+        return lines
+
     def published_ids(self) -> set[str]:
         return {rid for code in CODES for rid, *_ in self.own_reports(code)}
 
@@ -249,10 +273,16 @@ class Lab:
         """Seconds until every entitled report published so far is everywhere it should be."""
         wanted = self.published_ids()
         started = time.monotonic()
+        diagnosed = False
         while True:
             tally = self.tally(only=wanted)
-            if tally.lost == 0 or time.monotonic() - started > timeout:
-                return time.monotonic() - started, tally
+            waited = time.monotonic() - started
+            if tally.lost == 0 or waited > timeout:
+                return waited, tally
+            if waited > SLOW_CONVERGE_S and not diagnosed:
+                diagnosed = True
+                for line in tally.details[:10] + self.federation_state():
+                    self.note(f"slow to converge: {line}")
             time.sleep(1.0)
 
 
