@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery, SearchVectorExact, SearchVectorField
 from django.db import connection
 from django.db.models import (
     Case,
@@ -21,6 +21,7 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
+    Func,
     Max,
     Min,
     OuterRef,
@@ -90,24 +91,95 @@ def build_query(text: str) -> SearchQuery | None:
     return query
 
 
+# How a report matches, best first: the typed text is one of its serials or shipment
+# references; every word is in its title; every word is in its title, party names or
+# identifiers; every word is somewhere. Within a class the newest comes first.
+RANK_IDENTIFIER = 4.0
+RANK_TITLE = 3.0
+RANK_HEAD = 2.0
+RANK_TEXT = 1.0
+
+
+def _title_words() -> Func:
+    """The title's words of the head (its only lexemes of weight A)."""
+    return Func(
+        F("search_document__head"),
+        function="ts_filter",
+        template="%(function)s(%(expressions)s, '{a}')",
+        output_field=SearchVectorField(),
+    )
+
+
+@dataclass(frozen=True)
+class _Match:
+    """The conditions of each rank class, on the report's search document."""
+
+    identifier: Q
+    title: Q
+    head: Q
+    anywhere: Q
+
+    @classmethod
+    def of(cls, text: str) -> _Match | None:
+        query = build_query(text)
+        if query is None:
+            return None
+        head = Q(search_document__head=query)
+        return cls(
+            identifier=Q(search_document__identifiers__contains=[text.upper()]),
+            # The head's index finds the candidates; the title is checked on those only.
+            title=head & Q(SearchVectorExact(_title_words(), query)),
+            head=head,
+            anywhere=Q(search_document__document=query),
+        )
+
+    def classes(self) -> list[tuple[float, Q]]:
+        """Disjoint conditions, best rank first."""
+        return [
+            (RANK_IDENTIFIER, self.identifier),
+            (RANK_TITLE, self.title & ~self.identifier),
+            (RANK_HEAD, self.head & ~self.title & ~self.identifier),
+            (RANK_TEXT, self.anywhere & ~self.head & ~self.identifier),
+        ]
+
+
 def matching_reports(user: AnyUser, text: str, filters: ReportFilters) -> QuerySet[Report]:
     """Visible reports matching `text` and the filters (the report list's, whose own title
-    search is not used), best first: rank, then newest."""
-    text = text.strip()[:MAX_QUERY]
-    query = build_query(text)
-    if query is None:
+    search is not used), best first: rank class, then newest."""
+    match = _Match.of(text.strip()[:MAX_QUERY])
+    if match is None:
         return Report.objects.none()
-    identifier = text.upper()
-    exact = Q(search_document__identifiers__contains=[identifier])
     return (
         list_reports(user, replace(filters, search=None))
-        .filter(Q(search_document__document=query) | exact)
+        .filter(match.anywhere | match.identifier)
         .annotate(
-            rank=SearchRank(F("search_document__document"), query, cover_density=True)
-            + Case(When(exact, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+            rank=Case(
+                *(When(condition, then=Value(rank)) for rank, condition in match.classes()[:3]),
+                default=Value(RANK_TEXT),
+                output_field=FloatField(),
+            )
         )
         .order_by("-rank", "-updated_at", "pk")
     )
+
+
+def _ranked_ids(
+    user: AnyUser, match: _Match, filters: ReportFilters, wanted: int
+) -> list[tuple[Any, float]]:
+    """The best `wanted` matches as (id, rank), one class after the other, each newest first.
+
+    One query per class, each with its limit, instead of ranking every match: a common name
+    matches tens of thousands of reports, and the planner can walk the newest reports and stop
+    once it has enough instead of reading them all."""
+    visible = list_reports(user, replace(filters, search=None))
+    ranked: list[tuple[Any, float]] = []
+    for rank, condition in match.classes():
+        need = wanted - len(ranked)
+        if need <= 0:
+            break
+        ids = visible.filter(condition).values_list("pk", flat=True)[:need]
+        ranked += [(pk, rank) for pk in ids]
+    return ranked
 
 
 def search(
@@ -117,9 +189,12 @@ def search(
 
     The ranked ids are read once: the page, the count of a short answer and the entities all
     come from them (the entities from the best ENTITY_WITHIN reports)."""
-    matched = matching_reports(user, text, filters)
+    text = text.strip()[:MAX_QUERY]
+    match = _Match.of(text)
+    if match is None:
+        return SearchResults(text=text, reports=[], count=0)
     wanted = max(offset + limit, ENTITY_WITHIN)
-    ranked = list(matched.values_list("pk", "rank")[:wanted])  # type: ignore[misc]  # annotated
+    ranked = _ranked_ids(user, match, filters, wanted)
     ids = [pk for pk, _ in ranked]
     by_id = Report.objects.in_bulk(ids[offset : offset + limit])
     reports = []
@@ -127,7 +202,13 @@ def search(
         if pk in by_id:
             setattr(by_id[pk], "rank", rank)  # noqa: B010  # an annotation the model lacks
             reports.append(by_id[pk])
-    count = len(ids) if len(ids) < wanted else matched.order_by()[: COUNT_CAP + 1].count()
+    if len(ids) < wanted:
+        count = len(ids)
+    else:
+        matched = list_reports(user, replace(filters, search=None)).filter(
+            match.anywhere | match.identifier
+        )
+        count = matched.order_by()[: COUNT_CAP + 1].count()
     first_page = offset == 0
     return SearchResults(
         text=text,
@@ -155,8 +236,12 @@ def search_entities(user: AnyUser, text: str, limit: int = 8) -> list[Entity]:
     """Entities named like `text` in the best-matching reports the user may see, most alike
     first. Taken from those reports' links, so an entity is only ever offered through a report
     the user may read, and a misspelt name finds it as the reports' search does."""
-    ids = matching_reports(user, text, ReportFilters()).values_list("pk", flat=True)
-    return _entities_in(list(ids[:ENTITY_WITHIN]), text, limit)
+    text = text.strip()[:MAX_QUERY]
+    match = _Match.of(text)
+    if match is None:
+        return []
+    ranked = _ranked_ids(user, match, ReportFilters(), ENTITY_WITHIN)
+    return _entities_in([pk for pk, _ in ranked], text, limit)
 
 
 def _entities_in(report_ids: list[Any], text: str, limit: int = 8) -> list[Entity]:

@@ -43,14 +43,13 @@ concat_ws(' ', v.details->>'capability', v.details->>'description',
 # Built from the constant fragments above only; `{reports}` is a constant condition on r.id
 # whose values are bound parameters.
 _REFRESH_TEMPLATE = f"""
-INSERT INTO search_searchdocument (report_id, document, identifiers)
+INSERT INTO search_searchdocument (report_id, document, head, identifiers)
 SELECT r.id,
-       setweight(to_tsvector('simple', coalesce(v.title, '')), 'A')
-       || setweight(to_tsvector('simple', coalesce(names.text, '')), 'A')
-       || setweight(to_tsvector('simple', array_to_string({_IDENTIFIERS}, ' ')), 'B')
+       setweight(head.vector, 'A') || setweight(serials.vector, 'B')
        || setweight(to_tsvector('simple', coalesce(v.summary, '') || ' ' || {_DETAILS_TEXT}), 'C')
        || setweight(to_tsvector('simple', coalesce(v.change_note, '')), 'D'),
-       {_IDENTIFIERS}
+       head.vector || serials.vector,
+       ids.found
 FROM reports_report r
 JOIN reports_reportversion v ON v.report_id = r.id AND v.version = r.current_version
 LEFT JOIN LATERAL (
@@ -58,9 +57,17 @@ LEFT JOIN LATERAL (
   FROM reports_reportentity l JOIN reports_entity e ON e.id = l.entity_id
   WHERE l.version_id = v.id
 ) AS names ON true
+CROSS JOIN LATERAL (
+  SELECT setweight(to_tsvector('simple', coalesce(v.title, '')), 'A')
+         || to_tsvector('simple', coalesce(names.text, ''))
+) AS head(vector)
+CROSS JOIN LATERAL (SELECT {_IDENTIFIERS}) AS ids(found)
+CROSS JOIN LATERAL (
+  SELECT to_tsvector('simple', array_to_string(ids.found, ' '))
+) AS serials(vector)
 WHERE {{reports}}
 ON CONFLICT (report_id) DO UPDATE
-  SET document = EXCLUDED.document, identifiers = EXCLUDED.identifiers
+  SET document = EXCLUDED.document, head = EXCLUDED.head, identifiers = EXCLUDED.identifiers
 """  # noqa: S608
 
 # Words of those documents into the lexicon (in order, so concurrent writers never deadlock).

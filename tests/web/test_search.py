@@ -184,7 +184,12 @@ def test_a_full_rebuild_goes_batch_by_batch_and_restores_the_indexes(
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'search_%%'")
         indexes = {row[0] for row in cursor.fetchall()}
-    wanted = {"search_document_fts", "search_document_identifiers", "search_term_trgm"}
+    wanted = {
+        "search_document_fts",
+        "search_document_head",
+        "search_document_identifiers",
+        "search_term_trgm",
+    }
     assert wanted <= indexes
     assert len(titles(html(client.get("/search/", {"q": "harbourfrnt"})))) == 6
     # The command runs the same rebuild, and may be run again over built documents.

@@ -7,9 +7,8 @@ from django.db import migrations, models
 
 
 def index_existing_reports(apps: object, schema_editor: object) -> None:
-    from search.services import reindex_all
-
-    reindex_all()
+    """Nothing: 0002 builds every document (the statement that builds them writes columns
+    this migration does not have yet)."""
 
 
 class Migration(migrations.Migration):
