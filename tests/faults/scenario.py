@@ -262,8 +262,18 @@ class Lab:
                     "JOIN federation_partner p ON p.id = d.partner_id "
                     "WHERE d.state <> 'delivered' GROUP BY 1, 2 ORDER BY 1, 2"
                 ).fetchall()
+                # Who holds a delivery slot (an advisory lock) and for how long.
+                sessions = conn.execute(
+                    "SELECT a.pid, a.state, a.wait_event, now() - a.xact_start, "
+                    "count(l.*) FILTER (WHERE l.locktype = 'advisory'), left(a.query, 60) "
+                    "FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid "
+                    "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() "
+                    "AND a.xact_start IS NOT NULL "
+                    "GROUP BY a.pid, a.state, a.wait_event, a.xact_start, a.query"
+                ).fetchall()
             lines += [f"{code} partner {row}" for row in partners]
             lines += [f"{code} outbox {row}" for row in outbox]
+            lines += [f"{code} session {row}" for row in sessions]
         return lines
 
     def published_ids(self) -> set[str]:
