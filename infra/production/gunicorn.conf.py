@@ -35,7 +35,7 @@ _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 def on_starting(server: Any) -> None:
     if _metrics_dir:
         shutil.rmtree(_metrics_dir, ignore_errors=True)
-        Path(_metrics_dir).mkdir(parents=True, mode=0o700)
+        Path(_metrics_dir).mkdir(parents=True, mode=0o700, exist_ok=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:
