@@ -129,7 +129,8 @@ class _Class:
 
 def _conditions(query: SearchQuery, identifier: str, via: str) -> list[Q]:
     """The identifier, title, head and text conditions of the classes (disjoint, best first)
-    on the search document reached through `via`, and the index conditions they start from."""
+    on the search document reached through `via` ("search_document__" from a report, "" on
+    the document itself)."""
     head = Q(**{f"{via}head": query})
     exact = Q(**{f"{via}identifiers__contains": [identifier]})
     # The head's index finds the candidates; the title is checked on those only.

@@ -116,3 +116,30 @@ def test_pages_follow_on_without_overlap(
     )
     assert ids == expected
     assert [getattr(r, "rank") for r in first.reports[:10]] == [RANK_TITLE] * 10  # noqa: B009
+
+
+@pytest.mark.parametrize("few_matches", [1, 2, 1_000])
+def test_reading_a_class_from_its_index_or_walking_the_newest_agree(
+    make_web_user: Any,
+    make_report: Callable[..., ReportVersion],
+    monkeypatch: pytest.MonkeyPatch,
+    few_matches: int,
+) -> None:
+    """Up to FEW_MATCHES a class is read from its index and sorted, beyond it the newest
+    reports are walked: the same reports in the same order either way, and a report the
+    reader may not see is never let in through the index read."""
+    for n in range(6):
+        make_report(title=f"Quillon lot {n}", details=chip(f"Forwarder {n}"))
+        make_report(title=f"Consignment {n}", details=chip("Quillon Logistics"))
+    make_report(
+        title="Quillon above the reader", classification="SECRET", details=chip("Cobalt Compute")
+    )
+    reader = make_web_user(Role.ANALYST, "CONFIDENTIAL")
+    monkeypatch.setattr(selectors, "FEW_MATCHES", few_matches)
+    found = selectors.search(reader, "quillon", ReportFilters(), limit=25)
+    expected = list(
+        selectors.matching_reports(reader, "quillon", ReportFilters()).values_list("pk", flat=True)
+    )
+    assert [r.pk for r in found.reports] == expected
+    assert found.count == len(expected) == 12
+    assert [getattr(r, "rank") for r in found.reports] == [RANK_TITLE] * 6 + [RANK_HEAD] * 6  # noqa: B009
