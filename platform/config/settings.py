@@ -319,9 +319,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _VISIBILITY_TIMEOUT_S,
     "unacked_restore_throttle": 1,
     "global_keyprefix": f"node-{NODE_CODE}:",
+    # A broker gone silent without closing the connection (a NAT or firewall that dropped
+    # its state): a synchronous command (a publish, a restore) gives up after socket_timeout,
+    # and kombu drops a BRPOP whose reply is overdue by health_check_interval (its default of
+    # 25 s would leave a worker deaf for 51 s). Both then take Celery's reconnect path.
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# A lost broker connection must not shut the worker down (ops.broker_consumer), and tasks still
+# running on it are cancelled: they could not acknowledge on the lost connection, and their
+# messages come back (late acknowledgement; Celery 6 makes this its default).
+CELERY_WORKER_CONSUMER = "ops.broker_consumer:Consumer"
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
     # A revocation must not wait behind the delivery backlog (it once ran 5.5 minutes late).
