@@ -28,9 +28,13 @@ class SearchDocument(models.Model):
     document = SearchVectorField()
     head = SearchVectorField()
     identifiers = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    # The report's updated_at when its current version was written: search orders by it, and
+    # its index lets a common match be read newest first without touching every match.
+    updated_at = models.DateTimeField()
 
     class Meta:
         indexes = [
+            models.Index(fields=["-updated_at", "-report"], name="search_document_newest"),
             GinIndex(fields=["document"], name="search_document_fts"),
             GinIndex(fields=["head"], name="search_document_head"),
             GinIndex(fields=["identifiers"], name="search_document_identifiers"),

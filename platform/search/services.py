@@ -43,13 +43,14 @@ concat_ws(' ', v.details->>'capability', v.details->>'description',
 # Built from the constant fragments above only; `{reports}` is a constant condition on r.id
 # whose values are bound parameters.
 _REFRESH_TEMPLATE = f"""
-INSERT INTO search_searchdocument (report_id, document, head, identifiers)
+INSERT INTO search_searchdocument (report_id, document, head, identifiers, updated_at)
 SELECT r.id,
        setweight(head.vector, 'A') || setweight(serials.vector, 'B')
        || setweight(to_tsvector('simple', coalesce(v.summary, '') || ' ' || {_DETAILS_TEXT}), 'C')
        || setweight(to_tsvector('simple', coalesce(v.change_note, '')), 'D'),
        head.vector || serials.vector,
-       ids.found
+       ids.found,
+       r.updated_at
 FROM reports_report r
 JOIN reports_reportversion v ON v.report_id = r.id AND v.version = r.current_version
 LEFT JOIN LATERAL (
@@ -67,7 +68,8 @@ CROSS JOIN LATERAL (
 ) AS serials(vector)
 WHERE {{reports}}
 ON CONFLICT (report_id) DO UPDATE
-  SET document = EXCLUDED.document, head = EXCLUDED.head, identifiers = EXCLUDED.identifiers
+  SET document = EXCLUDED.document, head = EXCLUDED.head, identifiers = EXCLUDED.identifiers,
+      updated_at = EXCLUDED.updated_at
 """  # noqa: S608
 
 # Words of those documents into the lexicon (in order, so concurrent writers never deadlock).

@@ -11,12 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from reports.models import ReportVersion
+from reports.models import Report, ReportVersion
 from reports.selectors import ReportFilters
 from search import selectors
+from search.models import SearchDocument
 from search.selectors import RANK_HEAD, RANK_IDENTIFIER, RANK_TEXT, RANK_TITLE
 
 from .conftest import html
@@ -118,24 +120,43 @@ def test_pages_follow_on_without_overlap(
     assert [getattr(r, "rank") for r in first.reports[:10]] == [RANK_TITLE] * 10  # noqa: B009
 
 
-@pytest.mark.parametrize("few_matches", [1, 2, 1_000])
+@pytest.mark.parametrize(
+    ("few_matches", "walk_window", "walk_limit"),
+    [
+        (1, 5_000, 160_000),  # one window holds every document
+        (1, 2, 1_000),  # windows of 2, 4, 8: the keyset carries on across ties
+        (1, 2, 3),  # the walk gives up and the class is read whole
+        (2, 2, 1_000),
+        (1_000, 2, 1_000),  # read from the index and sorted
+    ],
+)
 def test_reading_a_class_from_its_index_or_walking_the_newest_agree(
     make_web_user: Any,
     make_report: Callable[..., ReportVersion],
     monkeypatch: pytest.MonkeyPatch,
     few_matches: int,
+    walk_window: int,
+    walk_limit: int,
 ) -> None:
     """Up to FEW_MATCHES a class is read from its index and sorted, beyond it the newest
-    reports are walked: the same reports in the same order either way, and a report the
-    reader may not see is never let in through the index read."""
+    documents are walked a window at a time: the same reports in the same order either way,
+    also across reports written at the same instant (a partner's batch), and a report the
+    reader may not see is never let in."""
+    versions = []
     for n in range(6):
-        make_report(title=f"Quillon lot {n}", details=chip(f"Forwarder {n}"))
-        make_report(title=f"Consignment {n}", details=chip("Quillon Logistics"))
+        versions.append(make_report(title=f"Quillon lot {n}", details=chip(f"Forwarder {n}")))
+        versions.append(make_report(title=f"Consignment {n}", details=chip("Quillon Logistics")))
     make_report(
         title="Quillon above the reader", classification="SECRET", details=chip("Cobalt Compute")
     )
+    batch = [version.report_id for version in versions[:8]]
+    same_instant = timezone.now()
+    Report.objects.filter(pk__in=batch).update(updated_at=same_instant)
+    SearchDocument.objects.filter(report_id__in=batch).update(updated_at=same_instant)
     reader = make_web_user(Role.ANALYST, "CONFIDENTIAL")
     monkeypatch.setattr(selectors, "FEW_MATCHES", few_matches)
+    monkeypatch.setattr(selectors, "WALK_WINDOW", walk_window)
+    monkeypatch.setattr(selectors, "WALK_LIMIT", walk_limit)
     found = selectors.search(reader, "quillon", ReportFilters(), limit=25)
     expected = list(
         selectors.matching_reports(reader, "quillon", ReportFilters()).values_list("pk", flat=True)
