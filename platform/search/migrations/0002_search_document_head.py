@@ -4,11 +4,8 @@ from django.db import migrations
 
 
 def rebuild_documents(apps: object, schema_editor: object) -> None:
-    """Every document again, with its head: the indexes are dropped and built once at the end
-    (at a million reports that is minutes, not the hours of maintaining them row by row)."""
-    from search.services import reindex_all
-
-    reindex_all(rebuild_indexes=True)
+    """Nothing here any more: 0003 rebuilds every document with the code of its time (this
+    migration once called the live rebuild, which now also writes 0003's column)."""
 
 
 class Migration(migrations.Migration):
