@@ -103,8 +103,8 @@ def test_a_worker_survives_broker_restarts_with_unacknowledged_work(
 ) -> None:
     proxy, log = proxied_worker
     _beats_after(None, 60)
-    # Without ops.broker_consumer the worker died in 3 of 7 runs of three restarts: five.
-    for restart in range(5):
+    # Without ops.broker_consumer the worker died in 2 of 3 runs of three restarts.
+    for restart in range(3):
         # Messages due later are held by the worker unacknowledged: work in hand.
         for _ in range(5):
             heartbeat.apply_async(args=("default",), queue="default", countdown=60)
@@ -113,5 +113,5 @@ def test_a_worker_survives_broker_restarts_with_unacknowledged_work(
         took = _beats_after(_beat_seen(), 60)
         assert took < 30, f"restart {restart}: {took:.1f} s to run a task"
     text = log.read_text(errors="replace")
-    assert text.count("Connection to broker lost") >= 5, "the cuts reached the worker"
+    assert text.count("Connection to broker lost") >= 3, "the cuts reached the worker"
     assert "Unrecoverable error" not in text
