@@ -103,7 +103,7 @@ def test_a_worker_survives_broker_restarts_with_unacknowledged_work(
 ) -> None:
     proxy, log = proxied_worker
     _beats_after(None, 60)
-    # Without ops.broker_consumer the worker died in 2 of 3 runs of three restarts.
+    # Without ops.broker_consumer the worker died in 2 of 5 runs of three restarts.
     for restart in range(3):
         # Messages due later are held by the worker unacknowledged: work in hand.
         for _ in range(5):
