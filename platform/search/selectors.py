@@ -108,8 +108,8 @@ NEWEST = ("-search_document__updated_at", "-pk")
 
 FEW_MATCHES = 1_000
 """A class with up to this many matches is read whole from its index and sorted; a larger one by
-walking the newest reports until enough match (it finds them early). The planner cannot choose
-itself: a serial has no statistics, so it guesses 5,000 matches and walked all 1,000,000
+walking the newest documents until enough match (`_walk_newest`). The planner cannot choose
+itself: a serial has no statistics, so it guessed 5,000 matches and walked all 1,000,000
 reports for the one that matched (1.8 s)."""
 WALK_WINDOW = 5_000
 WALK_LIMIT = 160_000  # documents a walk reads (5,000 + 10,000 + ... ), some 150 ms at most
