@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Every quality gate, in order, stopping at the first failure: lint, format, types, Django's
-own checks, migrations in step with the models, then the whole pytest suite."""
+own checks, migrations in step with the models, the dependency audit (infra/audit.py), then the
+whole pytest suite."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ BIN = Path(sys.executable).parent
 # Tests are type-checked too: pyproject's mypy `exclude` only applies to directories mypy
 # walks, so the test files are named one by one.
 TEST_FILES = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests").rglob("*.py"))
+# Of infra/, only the dependency audit's module is type-checked.
+TYPED = ["platform", "federation", "manage.py", "infra/audit.py", *TEST_FILES]
 
 GATES: list[tuple[str, list[str]]] = [
     ("ruff lint", [str(BIN / "ruff"), "check", "."]),
     ("ruff format", [str(BIN / "ruff"), "format", "--check", "."]),
-    ("mypy", [str(BIN / "mypy"), "platform", "federation", "manage.py", *TEST_FILES]),
+    ("mypy", [str(BIN / "mypy"), *TYPED]),
     ("database", [sys.executable, "manage.py", "ensure_database"]),
     ("django check", [sys.executable, "manage.py", "check", "--fail-level", "WARNING"]),
     ("migrations", [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"]),
+    ("dependency audit", [sys.executable, str(ROOT / "infra" / "audit.py")]),
 ]
 
 
