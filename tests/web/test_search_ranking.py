@@ -164,3 +164,37 @@ def test_reading_a_class_from_its_index_or_walking_the_newest_agree(
     assert [r.pk for r in found.reports] == expected
     assert found.count == len(expected) == 12
     assert [getattr(r, "rank") for r in found.reports] == [RANK_TITLE] * 6 + [RANK_HEAD] * 6  # noqa: B009
+
+
+@pytest.mark.parametrize(("clearance", "expected"), [("SECRET", 6), ("CONFIDENTIAL", 4)])
+def test_the_count_of_a_common_match_is_the_readers_own(
+    make_web_user: Any,
+    make_report: Callable[..., ReportVersion],
+    monkeypatch: pytest.MonkeyPatch,
+    clearance: str,
+    expected: int,
+) -> None:
+    """Beyond COUNT_CAP the count is "more than COUNT_CAP": taken from the documents the class
+    probes read when the reader may see more than COUNT_CAP of them, counted afresh when not
+    (here, eight of the twelve matches are above the reader)."""
+    for n in range(12):
+        level = "SECRET" if n % 3 else "OFFICIAL"
+        make_report(title=f"Quillon lot {n}", classification=level, details=chip(f"Fwd {n}"))
+    monkeypatch.setattr(selectors, "COUNT_CAP", 5)
+    monkeypatch.setattr(selectors, "FEW_MATCHES", 5)
+    monkeypatch.setattr(selectors, "ENTITY_WITHIN", 1)
+    reader = make_web_user(Role.ANALYST, clearance)
+    recount = selectors._Match.any
+    counted_afresh: list[bool] = []
+
+    def any_match(match: Any) -> Any:
+        counted_afresh.append(True)
+        return recount(match)
+
+    monkeypatch.setattr(selectors._Match, "any", any_match)
+    found = selectors.search(reader, "quillon", ReportFilters(), limit=2)
+    assert found.count == expected
+    assert found.count_capped is (expected > 5)
+    assert bool(counted_afresh) is (clearance == "CONFIDENTIAL")
+    matching = selectors.matching_reports(reader, "quillon", ReportFilters())
+    assert min(matching.count(), 6) == expected
