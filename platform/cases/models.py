@@ -230,7 +230,10 @@ class CaseMember(models.Model):
     keys = ArrayField(models.CharField(max_length=300), default=list, blank=True)
 
     class Meta:
-        indexes = [GinIndex(fields=["keys"], name="casemember_keys")]
+        # No pending list: every scoring batch probes this index right after writing to it, and
+        # a search walks the whole unmerged list once per key (0.6 s for a batch of 500 reports
+        # over 5,000 fresh rows, against 30 ms with the list merged).
+        indexes = [GinIndex(fields=["keys"], name="casemember_keys", fastupdate=False)]
 
     def __str__(self) -> str:
         return f"{self.report_id} in case {self.case_id}"
