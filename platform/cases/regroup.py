@@ -171,6 +171,20 @@ def lock_reports(report_ids: Sequence[str]) -> None:
         )
 
 
+def _levels_of(report_ids: Sequence[str]) -> set[int]:
+    """The levels of the reports' current versions and of the cases holding them: the level
+    locks to take first (one query; the documents are read once the locks are held)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT classification FROM cases_casemember WHERE report_id = ANY(%s::uuid[]) "
+            "UNION SELECT v.classification FROM reports_report r JOIN reports_reportversion v "
+            "ON v.report_id = r.id AND v.version = r.current_version "
+            "WHERE r.id = ANY(%s::uuid[])",
+            [list(report_ids), list(report_ids)],
+        )
+        return {int(row[0]) for row in cursor.fetchall()}
+
+
 def regroup_reports(report_ids: Collection[str]) -> Outcome:
     """Regroup and rescore the neighbourhood of `report_ids` in the caller's transaction."""
     ids = sorted({str(r) for r in report_ids})
@@ -178,10 +192,7 @@ def regroup_reports(report_ids: Collection[str]) -> Outcome:
         return Outcome((), (), 0)
     with transaction.atomic():
         lock_reports(ids)  # reports first, then levels
-        levels = set(
-            CaseMember.objects.filter(report_id__in=ids).values_list("classification", flat=True)
-        )
-        levels |= {level_of(d) for d in report_documents(ids)}
+        levels = _levels_of(ids)
         stats = name_stats()
         while True:
             lock_levels(levels)
@@ -250,10 +261,13 @@ def _store_scores(cases: Sequence[Case], scored: StoredScores, now: datetime) ->
         cursor.execute(
             "DELETE FROM cases_casescore WHERE case_id = ANY(%s)", [[c.pk for c in cases]]
         )
-        with cursor.copy(
-            "COPY cases_casescore (case_id, classification, score, baseline, contributions, "
-            "config_version, scored_at) FROM STDIN"
-        ) as copy:
+        with (
+            connection.wrap_database_errors,
+            cursor.copy(
+                "COPY cases_casescore (case_id, classification, score, baseline, contributions, "
+                "config_version, scored_at) FROM STDIN"
+            ) as copy,
+        ):
             rows = zip(cases, scored.scores, scored.contributions, strict=True)
             for case, value, text in rows:
                 level, base, version = case.classification, scored.baseline, scored.version
@@ -319,7 +333,7 @@ def _write_members(
     """Rows whose report stays grouped are updated (no new foreign-key lock on the report),
     reports new to the case layer get rows, reports no longer grouped lose theirs."""
     changed: list[CaseMember] = []
-    new: list[CaseMember] = []
+    new: list[tuple[int, str, int, int, list[str]]] = []
     placed: set[str] = set(still)
     for group, case in zip(groups, cases, strict=True):
         for rid in group.report_ids:
@@ -328,11 +342,7 @@ def _write_members(
             keys, level, version = report_keys(doc), level_of(doc), int(doc["version"])
             member = hood.members.get(rid)
             if member is None:
-                new.append(
-                    CaseMember(
-                        case=case, report_id=rid, classification=level, version=version, keys=keys
-                    )
-                )
+                new.append((case.pk, rid, level, version, keys))
             elif (member.case_id, member.classification, member.version, member.keys) != (
                 case.pk,
                 level,
@@ -346,7 +356,15 @@ def _write_members(
     if dropped:
         CaseMember.objects.filter(pk__in=dropped).delete()
     copy_update(changed, ["case", "classification", "version", "keys"])
-    copy_create(new)
+    if new:  # plain rows through COPY: nothing reads these members' ids back
+        columns = "case_id, report_id, classification, version, keys"
+        with (
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+            cursor.copy(f"COPY cases_casemember ({columns}) FROM STDIN") as copy,
+        ):
+            for row in new:
+                copy.write_row(row)
 
 
 def absorb(target: Case, others: Sequence[Case]) -> None:
