@@ -27,6 +27,9 @@ wsgi_app = "config.wsgi"
 # Django writes one JSON access line per request (LOG_FORMAT=json); gunicorn's would repeat it.
 accesslog = None
 errorlog = "-"
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), so a second
+# node on the host logged "Address already in use"; nothing here drives gunicorn through it.
+control_socket_disable = True
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Request-latency histograms are per process: prometheus-client merges them from this folder.
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
